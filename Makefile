@@ -1,0 +1,52 @@
+# Cutout: `make run` serves the app, `make test` runs lint and the whole suite.
+# Both work on a fresh machine: they create .venv, install, provision the model and
+# make sure Redis is there (REDIS_URL if it answers, else a private redis-server).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+HOST ?= 127.0.0.1
+export U2NET_HOME ?= $(CURDIR)/var/models
+
+.PHONY: run test install model migrate static chromium lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+model: $(STAMP)
+	$(PY) -m removal.provision --home $(U2NET_HOME)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput -v 0
+
+static: $(STAMP)
+	$(PY) manage.py collectstatic --noinput -v 0
+
+# Browser tests drive Debian's Chromium; install it when missing and we may (root + apt).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "warning: chromium missing and cannot be installed; browser tests will fail"; fi; }
+
+run: model migrate static
+	@echo "Cutout: http://$(HOST):$(PORT)/"
+	$(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
+	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
+test: model static chromium lint
+	$(PY) scripts/with_redis.py --db 15 -- $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

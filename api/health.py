@@ -1,0 +1,47 @@
+"""GET /healthz: is this process able to serve? Database, Redis and model, each checked live."""
+
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+
+from removal.provision import model_is_installed
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _redis_ok() -> bool:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+_model_verified = False
+
+
+def _model_ok() -> bool:
+    # Hashing 4.5 MB on every probe is wasteful; once verified, checking presence is enough.
+    global _model_verified
+    path = Path(settings.U2NET_HOME)
+    if _model_verified:
+        return (path / "u2netp.onnx").is_file()
+    _model_verified = model_is_installed(path)
+    return _model_verified
+
+
+def healthz(request):
+    checks = {"database": _database_ok(), "redis": _redis_ok(), "model": _model_ok()}
+    ok = all(checks.values())
+    body = {"status": "ok" if ok else "unavailable"} | {k: "ok" if v else "down" for k, v in checks.items()}
+    return JsonResponse(body, status=200 if ok else 503)

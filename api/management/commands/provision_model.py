@@ -1,0 +1,17 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from removal.provision import ProvisionError, provision_model
+
+
+class Command(BaseCommand):
+    help = "Install the verified u2netp weights into U2NET_HOME (offline-first, idempotent)."
+
+    def handle(self, *args, **options):
+        try:
+            path, fresh = provision_model(Path(settings.U2NET_HOME))
+        except ProvisionError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"{'installed' if fresh else 'already present'}: {path}")

@@ -1,0 +1,1 @@
+"""The image pipeline: bytes + options in, bytes out. Plain Python, no Django."""
