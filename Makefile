@@ -11,6 +11,7 @@ HOST ?= 127.0.0.1
 export U2NET_HOME ?= $(CURDIR)/var/models
 
 .PHONY: run test install model migrate static chromium lint clean
+MANIFEST := var/staticfiles/staticfiles.json
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,8 +27,11 @@ model: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 
-static: $(STAMP)
+# Hashing and compressing every static file takes ~30 s; redo it only when a source changed.
+$(MANIFEST): $(STAMP) $(shell find static -type f 2>/dev/null)
 	$(PY) manage.py collectstatic --noinput -v 0
+
+static: $(MANIFEST)
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root + apt).
 chromium:
@@ -45,8 +49,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 # Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
-test: model static chromium lint
-	$(PY) scripts/with_redis.py --db 15 -- $(PY) -m pytest $(PYTEST_ARGS)
+test: model chromium lint
+	STATIC_MANIFEST=false $(PY) scripts/with_redis.py --db 15 -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -92,6 +92,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: counters, balances, rate windows and the channel layer.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {  # shared by every process: allauth's rate-limit windows live here
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cutout:cache",
+    }
+}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -124,10 +131,12 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed names need `collectstatic` (make run does it). The test suite turns
+    # them off: pytest-django's live server serves sources through the finders, not var/.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = True
@@ -162,3 +171,29 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- accounts ---
+# django-allauth: email is the login. Verification is optional so new users can log in at once;
+# the API and the editor refuse to process for them until they verify (accounts.services).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"  # rate limits use our TRUSTED_PROXIES-aware client IP
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True  # one address per user; a new one replaces it once verified
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Cutout] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
+ACCOUNT_SIGNUP_REDIRECT_URL = "/profile/"
+# allauth keeps rate-limit windows in Django's cache (CACHES); format "<n>/<period>/<ip|key|user>".
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",  # key = the email being tried
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "confirm_email": "1/3m/key",  # at most one verification mail per address per 3 minutes
+    "reauthenticate": "10/m/user",
+}
+USER_TOKEN_MAX_AGE = env_int("USER_TOKEN_MAX_AGE", 15 * 60, minimum=60)  # lifetime of web-app Bearer tokens

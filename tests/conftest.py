@@ -1,4 +1,7 @@
-"""Shared fixtures: real Redis (an isolated database, flushed around each test)."""
+"""Shared fixtures: real Redis (an isolated database, flushed around each test) and named users.
+
+alice and bob have verified email addresses; charlie has not verified his.
+"""
 
 import pytest
 import redis
@@ -25,3 +28,29 @@ def redis_client():
 @pytest.fixture(autouse=True)
 def _clean_redis(redis_client):
     yield
+
+
+def _make_user(email: str, *, verified: bool):
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(
+        username=email.split("@")[0], email=email, password="correct horse battery staple"
+    )
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    return _make_user("alice@example.com", verified=True)
+
+
+@pytest.fixture
+def bob(db):
+    return _make_user("bob@example.com", verified=True)
+
+
+@pytest.fixture
+def charlie(db):
+    return _make_user("charlie@example.com", verified=False)

@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+API_KEY_PREFIX = "ck_live_"
+
+
+class ApiKey(models.Model):
+    """An API key. Only its public id and a hash of the full key are stored, never the key."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    public_id = models.CharField(max_length=8, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def prefix(self) -> str:
+        """The visible part of the key: safe to show anywhere."""
+        return f"{API_KEY_PREFIX}{self.public_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AccountState(models.Model):
+    """Per-user bookkeeping that the default User model has no room for."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_state"
+    )
+    # Bumped on logout: every user token carries the generation it was issued in.
+    token_generation = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"account state of user {self.user_id}"

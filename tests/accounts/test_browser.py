@@ -1,0 +1,71 @@
+"""Sign up, verify, create an API key and see it exactly once, in a real headless Chromium."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+from .conftest import PASSWORD, link_from_mail
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; our ORM calls here are sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_it_signs_up_verifies_and_shows_a_new_key_once(page, live_server):
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/accounts/signup/")
+    page.get_by_label("Email:").fill("frida@example.com")
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again):").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+
+    expect(page).to_have_url(f"{live_server.url}/profile/")
+    expect(page.get_by_test_id("verify-email-banner")).to_be_visible()
+
+    link = link_from_mail(mail.outbox[-1].body).replace("http://testserver", live_server.url)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    page.goto(f"{live_server.url}/profile/")
+    expect(page.get_by_test_id("profile-email")).to_contain_text("(verified)")
+    expect(page.get_by_test_id("verify-email-banner")).to_have_count(0)
+
+    page.get_by_label("Name").fill("browser test")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("new-key-value").inner_text().strip()
+    assert key.startswith("ck_live_") and len(key) > 50
+    expect(page.get_by_test_id("api-keys")).to_contain_text("browser test")
+
+    artifacts = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(artifacts / "accounts-new-key.png"), full_page=True)
+
+    page.reload()
+    expect(page.get_by_test_id("api-keys")).to_contain_text(key[:16])
+    expect(page.get_by_test_id("new-key")).to_have_count(0)
+    assert key not in page.content()
