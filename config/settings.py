@@ -172,6 +172,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# --- billing ---
+# Plans and packs: JSON lists (empty = defaults in billing/plans.py), validated here at start-up.
+# Stripe Price IDs come from the JSON ("price_id") or STRIPE_PRICE_<SLUG> variables.
+import os  # noqa: E402
+
+from billing.plans import packs_parse, plans_parse, rate_checked, strategy_checked  # noqa: E402
+
+BILLING_FREE_PLAN = env_str("BILLING_FREE_PLAN", "free")
+BILLING_PLANS = plans_parse(env_str("BILLING_PLANS"), environ=os.environ, free_slug=BILLING_FREE_PLAN)
+BILLING_PACKS = packs_parse(env_str("BILLING_PACKS"), environ=os.environ)
+BILLING_ANON_DAILY_LIMIT = env_int("BILLING_ANON_DAILY_LIMIT", 5, minimum=0)  # images per IP per UTC day
+BILLING_ANON_RATE_LIMIT = rate_checked(  # short-term limit for anonymous callers, per IP
+    "BILLING_ANON_RATE_LIMIT", env_str("BILLING_ANON_RATE_LIMIT", "10/minute")
+)
+BILLING_RATE_LIMIT_STRATEGY = strategy_checked(
+    env_str("BILLING_RATE_LIMIT_STRATEGY", "sliding-window-counter")
+)
+BILLING_RESERVATION_TIMEOUT = env_int("BILLING_RESERVATION_TIMEOUT", 900, minimum=30)  # seconds, then swept
+BILLING_COUNTER_TTL_DAYS = env_int("BILLING_COUNTER_TTL_DAYS", 400, minimum=35)  # month/cycle/day counters
+BILLING_RETURN_PATH = env_str("BILLING_RETURN_PATH", "/")  # Stripe Checkout/portal send users back here
+
 # --- accounts ---
 # django-allauth: email is the login. Verification is optional so new users can log in at once;
 # the API and the editor refuse to process for them until they verify (accounts.services).

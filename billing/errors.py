@@ -1,0 +1,69 @@
+"""Billing's domain errors. The API and the editor render them; nothing here knows about HTTP
+beyond the status code and header values each error carries."""
+
+
+class BillingError(Exception):
+    status: int = 400
+    message: str = "Billing error"
+
+    def __init__(self, message: str | None = None, *, details: list[dict] | None = None,
+                 headers: dict[str, str] | None = None):
+        self.message = message or self.message
+        self.details = details
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class NoCreditsLeft(BillingError):
+    status = 429
+    message = "You've reached your monthly limit. Consider purchasing more credits."
+
+
+class BillingUnavailable(BillingError):
+    """Redis (or the ledger database) cannot be reached: nothing may be processed unmetered."""
+
+    status = 503
+    message = "Service temporarily unavailable, please retry shortly."
+
+
+class RateLimited(BillingError):
+    status = 429
+    message = "You're making requests too quickly, Please Upgrade or slow down."
+
+
+class DailyLimitReached(BillingError):
+    status = 429
+    message = "You've reached your daily limit. Please sign up for more access."
+
+
+class UsageQueryInvalid(BillingError):
+    status = 400
+    message = "Invalid usage query"
+
+
+class BillingOff(BillingError):
+    status = 503
+    message = "Billing is off: this server has no Stripe keys configured."
+
+
+class PaymentProviderError(BillingError):
+    status = 502
+    message = "The payment provider could not be reached, please retry shortly."
+
+
+class WebhookInvalid(BillingError):
+    status = 400
+    message = "Invalid webhook signature or payload"
+
+
+class WebhookNotReady(BillingError):
+    """An event names a customer/subscription we cannot link to a user yet (its checkout event has
+    not arrived). Answering non-2xx makes Stripe retry it later instead of losing it."""
+
+    status = 409
+    message = "Event refers to a customer not linked yet; retry later"
+
+
+class PlanUnknown(BillingError):
+    status = 404
+    message = "Unknown plan or pack"

@@ -1,0 +1,84 @@
+"""The billing Redis connection, built from settings.REDIS_URL at call time.
+
+Clients are cached per URL, so a settings override (tests pointing at a closed port) takes effect
+on the next call without any reset hook; `client_reset()` drops the cache anyway.
+"""
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import redis
+from django.conf import settings
+
+from billing.errors import BillingUnavailable
+
+T = TypeVar("T")
+_clients: dict[str, redis.Redis] = {}
+_lock = threading.Lock()
+
+
+def client_get() -> redis.Redis:
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.get(url)
+            if client is None:
+                client = redis.Redis.from_url(
+                    url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30,
+                    decode_responses=True,
+                )
+                _clients[url] = client
+    return client
+
+
+def client_reset() -> None:
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+@contextmanager
+def unavailable_on_error() -> Iterator[None]:
+    """Turn "cannot talk to Redis" into the typed 503; other Redis errors are bugs and propagate."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise BillingUnavailable() from exc
+
+
+def call(fn: Callable[[redis.Redis], T]) -> T:
+    with unavailable_on_error():
+        return fn(client_get())
+
+
+# Key names. SPEC §2 fixes the `user:{uid}:…` ones; the `billing:` ones are ours.
+
+def user_key(uid: int, name: str) -> str:
+    return f"user:{uid}:{name}"
+
+
+def usage_month_key(uid: int, source: str, year: int, month: int) -> str:
+    return f"user:{uid}:{source}_usage:{year}:{month}"
+
+
+def usage_cycle_key(uid: int, source: str, period_start: int) -> str:
+    return f"user:{uid}:{source}_usage:cycle:{period_start}"
+
+
+def usage_day_key(uid: int, source: str, day: str) -> str:
+    return f"user:{uid}:{source}_usage:day:{day}"
+
+
+def reservation_key(reservation_id: str) -> str:
+    return f"billing:reservation:{reservation_id}"
+
+
+PENDING_KEY = "billing:reservations:pending"  # sorted set: reservation id → deadline (unix)
+
+
+def applied_key(idempotency_key: str) -> str:
+    return f"billing:applied:{idempotency_key}"
