@@ -118,11 +118,6 @@ def _require_verified_email(user) -> None:
         raise EmailNotVerified()
 
 
-def plan_label(user) -> str:
-    """The user's plan as shown to them. Billing owns plans; until then everyone is Free."""
-    return "Free"
-
-
 # --- API keys ---------------------------------------------------------------------------------
 
 

@@ -84,7 +84,6 @@ def _profile_render(request: HttpRequest, form: ApiKeyCreateForm, *, status: int
     context = {
         "email": request.user.email,
         "email_verified": services.email_is_verified(user=request.user),
-        "plan": services.plan_label(request.user),
         "api_keys": services.api_key_list(user=request.user),
         "form": form,
         "new_key": revealed,

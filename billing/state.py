@@ -86,7 +86,7 @@ def prepaid_grant_apply(*, user_id: int, idempotency_key: str, credits: int) -> 
 
 
 def membership_label(*, user_id: int) -> str:
-    """The plan label for display (accounts.plan_label can call this). Falls back to the database
+    """The plan label for display (templates use billing_tags.plan_label). Falls back to the database
     when Redis is unreachable: a page header should not fail because the counters are down."""
     try:
         label = rc.call(lambda r: r.get(rc.user_key(user_id, "membership")))

@@ -64,10 +64,6 @@ def test_it_reports_revoking_twice(alice):
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
 
 
-def test_it_reads_the_plan_label(alice):
-    assert services.plan_label(alice) == "Free"
-
-
 def test_it_reads_email_verification(alice, charlie):
     assert services.email_is_verified(user=alice) is True
     assert services.email_is_verified(user=charlie) is False

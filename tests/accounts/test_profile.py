@@ -28,6 +28,15 @@ def test_it_shows_email_and_plan(alice_client):
     assert response.headers["Cache-Control"].startswith("max-age=0")
 
 
+def test_it_shows_the_plan_billing_has_on_record(alice, alice_client):
+    from billing.state import account_write
+
+    account_write(user_id=alice.id, fields={"plan_slug": "premium-1000", "membership": "Premium-1000",
+                                            "credits": 1000})
+    response = alice_client.get("/profile/")
+    assert b'data-testid="profile-plan">Premium-1000<' in response.content
+
+
 def test_it_shows_a_new_key_exactly_once(alice_client, alice, identify):
     response = alice_client.post("/profile/keys/", {"name": "laptop"})
     assert response.status_code == 302
