@@ -1,0 +1,64 @@
+"""Command line on the same pipeline as the API:
+
+    python -m removal in.jpg -o out.webp [--w 800] [--h 600] [--format png] [--mask]
+                                         [--bg-color '#fff'] [--angle 90] [--no-expand] [--exact-resize]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from removal.errors import RemovalError
+from removal.options import options_parse
+from removal.pipeline import remove_background
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m removal", description="Remove an image's background.")
+    parser.add_argument("input", type=Path)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--w", default="", help="target width (keeps aspect unless --exact-resize)")
+    parser.add_argument("--h", default="", help="target height")
+    parser.add_argument("--format", default="", help="webp (default), png, jpeg/jpg, bmp")
+    parser.add_argument("--mask", action="store_true", help="write only the 8-bit mask")
+    parser.add_argument("--bg-color", default="", help="#RGB, #RGBA, #RRGGBB, #RRGGBBAA or a CSS name")
+    parser.add_argument("--angle", default="", help="counter-clockwise degrees, -360..360")
+    parser.add_argument("--no-expand", action="store_true", help="keep the canvas size when rotating")
+    parser.add_argument("--exact-resize", action="store_true", help="force exactly w×h")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    fmt = args.format or args.output.suffix.lstrip(".")
+    fields = {
+        "w": args.w, "h": args.h, "format": fmt, "bg_color": args.bg_color, "angle": args.angle,
+        "mask": str(args.mask), "expand": str(not args.no_expand), "exact_resize": str(args.exact_resize),
+    }
+
+    def progress(stage: str) -> None:
+        if not args.quiet:
+            print(f"{stage}…", file=sys.stderr)
+
+    try:
+        options = options_parse(fields)
+        result = remove_background(args.input.read_bytes(), args.input.name, options, progress=progress)
+    except RemovalError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for detail in exc.details or []:
+            if len(exc.details or []) > 1:
+                print(f"  {detail['field']}: {detail['message']}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    args.output.write_bytes(result.data)
+    if not args.quiet:
+        print(f"wrote {args.output} ({result.format}, {result.width}×{result.height}, "
+              f"{len(result.data)} bytes)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

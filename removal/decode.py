@@ -1,0 +1,166 @@
+"""Upload bytes → an upright RGB/RGBA image, refusing anything SPEC §1 does not accept.
+
+Order of checks: extension (by filename), empty, size, signature (by content: the name and the
+Content-Type never decide), dimensions read from the header, and only then pixel decoding.
+Dimensions are read by constructing Pillow's format plugin directly, which parses the header
+but no pixels, so a tiny file declaring 40000×40000 is refused before any allocation.
+"""
+
+import io
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import BmpImagePlugin, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+from removal.errors import ImageRejected
+
+ALLOWED_EXTENSIONS = ("webp", "bmp", "png", "jpg", "jpeg")
+MAX_BYTES = 50 * 1024 * 1024
+MAX_SIDE = 10000
+# Our own decompression-bomb limit. Pillow only warns at ~89 MP and refuses at ~179 MP; we
+# refuse anything above MAX_SIDE per side from the header, so at most 100 MP ever decode.
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # so a legal 10000×10000 does not trigger Pillow's warning
+
+_ORIENTATION = 0x0112
+INVALID_SIGNATURE = "File does not appear to be a valid image (invalid file signature)"
+
+_PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
+    "png": PngImagePlugin.PngImageFile,
+    "jpeg": JpegImagePlugin.JpegImageFile,
+    "webp": WebPImagePlugin.WebPImageFile,
+    "bmp": BmpImagePlugin.BmpImageFile,
+}
+
+
+@dataclass
+class LoadedImage:
+    """A decoded upload: EXIF orientation applied, mode RGB or RGBA, no metadata kept."""
+
+    image: Image.Image
+    source_format: str  # "png" | "jpeg" | "webp" | "bmp", from the content
+    icc_profile: bytes | None = field(default=None, repr=False)
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.image.mode == "RGBA"
+
+
+def signature_sniff(data: bytes) -> str | None:
+    """The image format the bytes start with, or None when it is none we accept."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith(b"BM"):
+        return "bmp"
+    return None
+
+
+def _check_name(filename: str) -> None:
+    ext = os.path.splitext(filename)[1].lower()
+    if ext.lstrip(".") not in ALLOWED_EXTENSIONS:
+        raise ImageRejected(
+            f"File type '{ext}' is not supported. Allowed formats: {', '.join(ALLOWED_EXTENSIONS)}"
+        )
+
+
+def _check_bytes(data: bytes) -> str:
+    if not data:
+        raise ImageRejected("Uploaded file is empty (0 bytes).")
+    if len(data) > MAX_BYTES:
+        size = f"{len(data) / 1024**2:.1f}"
+        raise ImageRejected(
+            f"File size ({size} MB) exceeds the maximum allowed size of {MAX_BYTES // 1024**2} MB."
+        )
+    kind = signature_sniff(data)
+    if kind is None:
+        raise ImageRejected(INVALID_SIGNATURE)
+    return kind
+
+
+def _open_header(data: bytes, kind: str) -> ImageFile.ImageFile:
+    """Parse the header only (no pixels, and no Pillow bomb check that would hide the size)."""
+    try:
+        return _PLUGINS[kind](io.BytesIO(data))
+    except Exception:  # Pillow raises SyntaxError, OSError, ValueError, struct.error...
+        raise ImageRejected(INVALID_SIGNATURE) from None
+
+
+def _check_dimensions(width: int, height: int) -> None:
+    if width > MAX_SIDE:
+        raise ImageRejected(f"Image width ({width}px) exceeds the maximum allowed width of {MAX_SIDE}px.")
+    if height > MAX_SIDE:
+        raise ImageRejected(
+            f"Image height ({height}px) exceeds the maximum allowed height of {MAX_SIDE}px."
+        )
+    if width < 1 or height < 1 or width * height > MAX_PIXELS:
+        raise ImageRejected(INVALID_SIGNATURE)
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16/32-bit integer and float greyscale → 8-bit L by scaling, not by clipping at 255."""
+    array = np.asarray(image)
+    if image.mode == "F":
+        scaled = array * 255.0 if array.max() <= 1.0 else array  # 0..1 floats, else 0..255
+    else:
+        scaled = array.astype(np.int64) >> 8 if array.max() > 255 else array  # 16-bit range
+    return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), mode="L")
+
+
+def _normalize_mode(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        image = _to_8bit(image)
+    if image.mode in ("RGB", "RGBA"):
+        if image.mode == "RGB" and image.has_transparency_data:
+            return image.convert("RGBA")
+        return image
+    if image.has_transparency_data or image.mode in ("LA", "PA", "La", "RGBa"):
+        return image.convert("RGBA")
+    return image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB...
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_ORIENTATION, 1))
+    except Exception:  # unreadable EXIF: the pixels are still fine, show them as stored
+        return 1
+
+
+def image_load(data: bytes, filename: str) -> LoadedImage:
+    """Validate and decode an upload. Raises ImageRejected with SPEC's exact message."""
+    _check_name(filename)
+    kind = _check_bytes(data)
+    header = _open_header(data, kind)
+    _check_dimensions(*header.size)
+    source_mode = header.mode
+    icc = header.info.get("icc_profile")
+    try:
+        header.seek(0)  # animated WebP/PNG: the first frame
+        header.load()
+        if _orientation(header) != 1:
+            ImageOps.exif_transpose(header, in_place=True)  # no copy: 48 MP is 144 MB
+        image = _normalize_mode(header)
+    except ImageRejected:
+        raise
+    except Exception:  # truncated or corrupt pixel data
+        raise ImageRejected(INVALID_SIGNATURE) from None
+    if image is header:
+        # A plain Image around the same pixels (no copy): the plugin object still holds the
+        # raw EXIF/APP segments and the parsed EXIF cache.
+        header.info = {}
+        image = header._new(header.im)
+    image.info = {}  # no EXIF, GPS, XMP, comments in anything we produce
+    keep_icc = icc if source_mode in ("RGB", "RGBA") else None  # CMYK profiles do not fit RGB
+    return LoadedImage(image=image, source_format=kind, icc_profile=keep_icc)

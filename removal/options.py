@@ -1,0 +1,158 @@
+"""Form fields (strings) → typed `RemovalOptions`, collecting every field error at once.
+
+Messages are SPEC §1's, exactly. Field order of the error list follows SPEC's field table.
+"""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import webcolors
+
+from removal.errors import ValidationFailed
+
+MAX_SIDE = 10000
+FORMATS = ("webp", "png", "jpeg", "bmp")
+_FORMAT_ALIASES = {"jpg": "jpeg"}
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+_HEX = re.compile(r"#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})", re.IGNORECASE)
+
+RGBA = tuple[int, int, int, int]
+# webcolors follows CSS3's 147 names on purpose; CSS Color 4 added exactly one more.
+_CSS4_ADDITIONS = {"rebeccapurple": (102, 51, 153)}
+
+
+@dataclass(frozen=True)
+class RemovalOptions:
+    format: str = "webp"
+    width: int | None = None
+    height: int | None = None
+    exact_resize: bool = False
+    mask: bool = False
+    bg_color: RGBA | None = None
+    angle: float = 0.0
+    expand: bool = True
+    return_base64: bool = False
+
+
+class _Errors(list):
+    def add(self, field: str, message: str) -> None:
+        self.append((field, message))
+
+
+def _parse_format(raw: str, errors: _Errors) -> str:
+    value = raw.strip().lower()
+    if not value:
+        return "webp"
+    value = _FORMAT_ALIASES.get(value, value)
+    if value not in FORMATS:
+        errors.add("format", f"Invalid format '{raw}'. Allowed formats: PNG, JPEG, WEBP, BMP")
+        return "webp"
+    return value
+
+
+def _parse_side(field: str, raw: str, errors: _Errors) -> int | None:
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        errors.add(field, f"'{field}' must be an integer, got: '{raw}'")
+        return None
+    if number == 0:  # rembg.js always sends w=0&h=0: means "unset"
+        return None
+    if number < 1:
+        errors.add(field, f"'{field}' must be at least 1, got: {number}")
+    elif number > MAX_SIDE:
+        errors.add(field, f"'{field}' must be at most {MAX_SIDE}, got: {number}")
+    else:
+        return number
+    return None
+
+
+def _parse_bool(field: str, raw: str | None, default: bool, errors: _Errors) -> bool:
+    value = (raw or "").strip().lower()
+    if not value:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    errors.add(field, f"'{field}' must be a boolean (true/false/1/0/yes/no/on/off), got: '{raw}'")
+    return default
+
+
+def color_parse(raw: str) -> RGBA | None:
+    """`#RGB`, `#RGBA`, `#RRGGBB`, `#RRGGBBAA` or a CSS named colour → RGBA; None if invalid."""
+    value = raw.strip()
+    if _HEX.fullmatch(value):
+        digits = value[1:]
+        if len(digits) <= 4:
+            digits = "".join(ch * 2 for ch in digits)
+        if len(digits) == 6:
+            digits += "ff"
+        r, g, b, a = (int(digits[i : i + 2], 16) for i in range(0, 8, 2))
+        return (r, g, b, a)
+    name = value.lower()
+    if name in _CSS4_ADDITIONS:
+        return (*_CSS4_ADDITIONS[name], 255)
+    try:
+        rgb = webcolors.name_to_rgb(name)
+    except ValueError:
+        return None
+    return (rgb.red, rgb.green, rgb.blue, 255)
+
+
+def _parse_color(raw: str, errors: _Errors) -> RGBA | None:
+    if not raw.strip():
+        return None
+    color = color_parse(raw)
+    if color is None:
+        errors.add(
+            "bg_color",
+            f"Invalid color format '{raw}'. Use hex format: #RGB, #RGBA, #RRGGBB, or #RRGGBBAA",
+        )
+    return color
+
+
+def _parse_angle(raw: str, errors: _Errors) -> float:
+    value = raw.strip()
+    if not value:
+        return 0.0
+    try:
+        angle = float(value)
+    except ValueError:
+        angle = math.nan
+    if not math.isfinite(angle):
+        errors.add("angle", f"'angle' must be a number, got: '{raw}'")
+        return 0.0
+    if not -360 <= angle <= 360:
+        errors.add("angle", f"'angle' must be between -360 and 360 degrees, got: {angle}")
+        return 0.0
+    return angle
+
+
+def options_parse(fields: Mapping[str, str]) -> RemovalOptions:
+    """Parse raw form values. Raises ValidationFailed listing every invalid field."""
+    errors = _Errors()
+    get = fields.get
+    fmt = _parse_format(get("format") or "", errors)
+    width = _parse_side("w", get("w") or "", errors)
+    height = _parse_side("h", get("h") or "", errors)
+    exact_resize = _parse_bool("exact_resize", get("exact_resize"), False, errors)
+    mask = _parse_bool("mask", get("mask"), False, errors)
+    bg_color = _parse_color(get("bg_color") or "", errors)
+    if mask and bg_color is not None:
+        errors.add("bg_color", "Cannot use 'mask=true' together with 'bg_color'. Choose one or the other.")
+    angle = _parse_angle(get("angle") or "", errors)
+    expand = _parse_bool("expand", get("expand"), True, errors)
+    return_base64 = _parse_bool("return_base64", get("return_base64"), False, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return RemovalOptions(
+        format=fmt, width=width, height=height, exact_resize=exact_resize, mask=mask,
+        bg_color=bg_color, angle=angle, expand=expand, return_base64=return_base64,
+    )
