@@ -76,14 +76,23 @@ def _check_name(filename: str) -> None:
         )
 
 
-def _check_bytes(data: bytes) -> str:
-    if not data:
-        raise ImageRejected("Uploaded file is empty (0 bytes).")
-    if len(data) > MAX_BYTES:
-        size = f"{len(data) / 1024**2:.1f}"
-        raise ImageRejected(
+def size_error(nbytes: int) -> ImageRejected | None:
+    """The refusal for an empty or an over-limit upload, if any (the ASGI layer asks this of
+    Content-Length before the body is read)."""
+    if nbytes == 0:
+        return ImageRejected("Uploaded file is empty (0 bytes).")
+    if nbytes > MAX_BYTES:
+        size = f"{nbytes / 1024**2:.1f}"
+        return ImageRejected(
             f"File size ({size} MB) exceeds the maximum allowed size of {MAX_BYTES // 1024**2} MB."
         )
+    return None
+
+
+def _check_bytes(data: bytes) -> str:
+    error = size_error(len(data))
+    if error is not None:
+        raise error
     kind = signature_sniff(data)
     if kind is None:
         raise ImageRejected(INVALID_SIGNATURE)

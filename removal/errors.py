@@ -41,20 +41,6 @@ class ImageRejected(RemovalError):
     status = 400
 
 
-class NoImageProvided(RemovalError):
-    status = 400
-
-    def __init__(self) -> None:
-        super().__init__(NO_IMAGE_PROVIDED)
-
-
-class NoFileSelected(RemovalError):
-    status = 400
-
-    def __init__(self) -> None:
-        super().__init__(NO_FILE_SELECTED)
-
-
 class ModelNotInstalled(RemovalError):
     """The weights file is missing. We never download at run time: provision it instead."""
 

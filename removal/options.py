@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import webcolors
 
-from removal.errors import ValidationFailed
+from removal.errors import NO_FILE_SELECTED, NO_IMAGE_PROVIDED, ValidationFailed
 
 MAX_SIDE = 10000
 FORMATS = ("webp", "png", "jpeg", "bmp")
@@ -156,3 +156,23 @@ def options_parse(fields: Mapping[str, str]) -> RemovalOptions:
         format=fmt, width=width, height=height, exact_resize=exact_resize, mask=mask,
         bg_color=bg_color, angle=angle, expand=expand, return_base64=return_base64,
     )
+
+
+def form_parse(
+    fields: Mapping[str, str], *, image_present: bool, empty_file_input: bool = False
+) -> RemovalOptions:
+    """A whole upload form: the `image` field's presence and every option, errors reported together.
+
+    `empty_file_input` is what a browser sends for a file input left empty (a part with
+    filename=""); SPEC answers it differently from a form with no image part at all.
+    """
+    errors: list[tuple[str, str]] = []
+    if not image_present:
+        errors.append(("image", NO_FILE_SELECTED if empty_file_input else NO_IMAGE_PROVIDED))
+    try:
+        options = options_parse(fields)
+    except ValidationFailed as exc:
+        raise ValidationFailed(errors + [(d["field"], d["message"]) for d in exc.details]) from None
+    if errors:
+        raise ValidationFailed(errors)
+    return options

@@ -1,0 +1,36 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+
+def _encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photo_jpeg() -> bytes:
+    """A real photograph (scikit-image's astronaut, 512×512) as JPEG."""
+    return _encode(Image.fromarray(skdata.astronaut()), "JPEG", quality=90)
+
+
+@pytest.fixture(scope="session")
+def small_png() -> bytes:
+    rng = np.random.default_rng(7)
+    image = Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    return _encode(image, "PNG")
+
+
+@pytest.fixture
+def api_key_for():
+    from accounts.services import api_key_create
+
+    def make(user, name="test key") -> str:
+        _key, plaintext = api_key_create(user=user, name=name)
+        return plaintext
+
+    return make
