@@ -218,3 +218,8 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 USER_TOKEN_MAX_AGE = env_int("USER_TOKEN_MAX_AGE", 15 * 60, minimum=60)  # lifetime of web-app Bearer tokens
+
+# --- editor ---
+# Uploaded originals, masks and results of the browser editor are deleted after this many days
+# by `python manage.py jobs_purge` (run it daily).
+EDITOR_RETENTION_DAYS = env_int("EDITOR_RETENTION_DAYS", 7, minimum=1)

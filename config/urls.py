@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("billing/", include("billing.urls")),
+    path("editor/", include("editor.urls")),
     path("", include("api.urls")),
 ]
 

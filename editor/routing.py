@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401  (consumers are added by the editor)
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from editor.consumers import EditorConsumer
+
+websocket_urlpatterns = [
+    path("ws/editor/", EditorConsumer.as_asgi()),
+]

@@ -1,0 +1,80 @@
+"""Progress events for a job, sent in order to its owner's channel-layer group.
+
+The pipeline reports stages from a worker thread of `removal.pool`; `emit` hops onto the event
+loop with `call_soon_threadsafe`, and one publisher task sends the events one after the other, so
+they arrive in the order they happened. Progress is a convenience: a failed send is logged, never
+raised, because the upload response and `GET /editor/jobs/<id>/` carry the same state.
+"""
+
+import asyncio
+import logging
+
+from channels.layers import get_channel_layer
+
+from editor.models import Job
+
+log = logging.getLogger(__name__)
+
+# Stages that describe work in flight; the final ones are written by the service with the result.
+_IN_FLIGHT = {Job.Stage.RECEIVED, Job.Stage.QUEUED, Job.Stage.SEGMENTING, Job.Stage.COMPOSITING,
+              Job.Stage.ENCODING}
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group of one user's editor pages (all tabs, all server processes)."""
+    return f"editor.user.{user_id}"
+
+
+class ProgressPublisher:
+    """`async with ProgressPublisher(job=..., ref=...) as progress:` then `progress.publish(stage)`
+    from the loop or `progress.emit(stage)` from any thread; `await progress.flush()` waits until
+    everything queued so far is sent (and its stage written to the job row)."""
+
+    def __init__(self, *, job: Job, ref: str = "") -> None:
+        self.job_id = job.pk
+        self.group = user_group(job.user_id)
+        self.ref = ref
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "ProgressPublisher":
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._queue.put_nowait(None)
+        await self._task
+
+    def publish(self, stage: str, **extra) -> None:
+        """From the event loop's thread."""
+        self._queue.put_nowait((stage, extra))
+
+    def emit(self, stage: str) -> None:
+        """From any thread: the pipeline's `progress` callback."""
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (stage, {}))
+
+    async def flush(self) -> None:
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            item = await self._queue.get()
+            try:
+                if item is None:
+                    return
+                await self._send(layer, *item)
+            finally:
+                self._queue.task_done()
+
+    async def _send(self, layer, stage: str, extra: dict) -> None:
+        try:
+            if stage in _IN_FLIGHT:
+                await Job.objects.filter(pk=self.job_id).aupdate(stage=stage)
+            event = {"type": "job.progress", "job": str(self.job_id), "stage": stage, "ref": self.ref,
+                     **extra}
+            await layer.group_send(self.group, event)
+        except Exception:  # Redis or the database hiccuped: the HTTP answer still carries the state
+            log.warning("progress event %s for job %s not delivered", stage, self.job_id, exc_info=True)

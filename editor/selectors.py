@@ -1,0 +1,58 @@
+"""Reading jobs: only ever through the owner."""
+
+from django.urls import reverse
+
+from editor.models import Job
+
+RECENT_JOBS = 12
+
+
+def job_get(*, user, job_id) -> Job:
+    """The user's job; Job.DoesNotExist for anyone else's (the views answer 404)."""
+    return Job.objects.get(pk=job_id, user=user)
+
+
+async def job_aget(*, user, job_id) -> Job:
+    return await Job.objects.aget(pk=job_id, user=user)
+
+
+def jobs_recent(*, user, limit: int = RECENT_JOBS) -> list[Job]:
+    return list(Job.objects.filter(user=user, stage=Job.Stage.DONE)[:limit])
+
+
+def job_file_url(job: Job, kind: str, *, download: bool = False) -> str:
+    url = reverse("editor:job_file", args=[job.pk, kind])
+    return f"{url}?v={job.renders}" + ("&download=1" if download else "")
+
+
+def job_state(*, job: Job) -> dict:
+    """Everything the page needs to show a job, as JSON (upload response, GET, `done` events)."""
+    state = {
+        "id": str(job.pk),
+        "stage": job.stage,
+        "created": job.created_at.isoformat() if job.created_at else None,
+        "charged": job.charged,
+        "options": job.options,
+        "error": {"error": job.error_message, "status": job.error_status} if job.error_message else None,
+        "original": None,
+        "result": None,
+    }
+    if job.original:
+        state["original"] = {
+            "name": job.original_name, "url": job_file_url(job, "original"), "format": job.original_format,
+            "width": job.original_width, "height": job.original_height, "size": job.original_size,
+        }
+    if job.result:
+        state["result"] = {
+            "url": job_file_url(job, "result"), "download_url": job_file_url(job, "result", download=True),
+            "thumbnail_url": job_file_url(job, "thumbnail"), "format": job.result_format,
+            "content_type": job.result_content_type, "width": job.result_width, "height": job.result_height,
+            "size": job.result_size, "filename": job_download_name(job),
+        }
+    return state
+
+
+def job_download_name(job: Job) -> str:
+    stem = job.original_name.rsplit(".", 1)[0] or "image"
+    ext = {"jpeg": "jpg"}.get(job.result_format, job.result_format)
+    return f"{stem}-cutout.{ext}"

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from editor import views
+
+app_name = "editor"
+
+urlpatterns = [
+    path("", views.editor_page, name="page"),
+    path("jobs/", views.job_upload, name="job_upload"),
+    path("jobs/<uuid:job_id>/", views.job_detail, name="job_detail"),
+    path("jobs/<uuid:job_id>/render/", views.job_render, name="job_render"),
+    path("jobs/<uuid:job_id>/files/<str:kind>/", views.job_file, name="job_file"),
+]

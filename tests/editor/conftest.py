@@ -1,0 +1,112 @@
+"""Editor fixtures: real photos, funded users, a logged-in client, websockets through config.asgi,
+a spy on the model, and the SPEC §2 usage counters read straight from Redis."""
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.test import AsyncClient, Client
+from PIL import Image
+
+ORIGIN = b"http://127.0.0.1"
+PASSWORD = "correct horse battery staple"
+
+
+def photo_bytes(side: int, fmt: str = "JPEG") -> bytes:
+    """skimage's astronaut (a person on a busy background), resized to side × side."""
+    from skimage import data
+
+    image = Image.fromarray(data.astronaut()).resize((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photo() -> bytes:
+    return photo_bytes(320)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return settings.MEDIA_ROOT
+
+
+def fund(user, *, credits: int = 1000) -> None:
+    """Put the user on a paid plan through billing's own writer (database row + Redis mirror)."""
+    from billing.state import account_write
+
+    account_write(user_id=user.pk, fields={"plan_slug": "premium-1000", "membership": "Premium-1000",
+                                            "credits": credits})
+
+
+@pytest.fixture
+def funded_alice(alice):
+    fund(alice)
+    return alice
+
+
+def usage(redis_client, user) -> dict[str, int]:
+    """Every `user:{uid}:*_usage*` counter and the balances, per SPEC §2."""
+    now = datetime.now(UTC)
+    keys = [f"user:{user.pk}:{source}_usage:{now.year}:{now.month}" for source in ("app", "api")]
+    keys += [key.decode() for key in redis_client.scan_iter(f"user:{user.pk}:*_usage:cycle:*")]
+    keys += [f"user:{user.pk}:prepaid_credits", f"user:{user.pk}:credits"]
+    return {key: int(redis_client.get(key) or 0) for key in keys}
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def async_logged_in(user) -> AsyncClient:
+    sync = logged_in(user)
+    client = AsyncClient()
+    client.cookies = sync.cookies
+    return client
+
+
+def upload_form(data: bytes, name: str = "astronaut.jpg", **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"image": SimpleUploadedFile(name, data, content_type="image/jpeg"), **fields}
+
+
+@pytest.fixture
+def model_calls(monkeypatch):
+    """Counts model inferences: wraps the real predict (it still runs)."""
+    from removal import pipeline, segment
+
+    calls = []
+    real = segment.mask_predict
+
+    def spy(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("size"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(segment, "mask_predict", spy)
+    monkeypatch.setattr(pipeline, "mask_predict", spy)
+    return calls
+
+
+def ws_communicator(*, cookie: str | None = None, origin: bytes | None = ORIGIN):
+    """A websocket client against the real ASGI application (origin check + session auth)."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    headers = [(b"host", b"127.0.0.1")]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/editor/", headers=headers)
+
+
+def session_cookie(client: Client) -> str:
+    from django.conf import settings
+
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"

@@ -1,0 +1,140 @@
+"""The editor in a real headless Chromium against a real ASGI server (HTTP + websocket):
+sign in, upload a 1.6 MP photo, follow the stages to done, change the background for free, download."""
+
+import io
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from PIL import Image
+
+from .conftest import PASSWORD, fund, photo_bytes, usage
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """uvicorn serving config.asgi in a daemon thread: pytest-django's live_server is WSGI only."""
+    import uvicorn
+
+    from config.asgi import application
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, ws="websockets",
+                                           lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; our ORM calls here are sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def test_it_uploads_follows_progress_recolours_and_downloads(page, asgi_server, alice, redis_client,
+                                                             tmp_path):
+    from playwright.sync_api import expect
+
+    fund(alice)
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes(photo_bytes(1280))  # 1.64 MP
+
+    page.goto(f"{asgi_server}/accounts/login/?next=/editor/")
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{asgi_server}/editor/")
+    # From here on no console errors (the login page's missing favicon is not the editor's).
+    problems: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.reload()
+    editor = page.get_by_test_id("editor")
+    expect(editor).to_have_attribute("data-socket", "open")
+
+    with page.expect_file_chooser():  # the drop zone works from the keyboard
+        page.get_by_test_id("dropzone").press("Enter")
+    page.set_input_files("#file-input", str(photo))
+    expect(page.locator("#picked")).to_contain_text("astronaut.jpg")
+    started = time.monotonic()
+    page.get_by_test_id("upload").click()
+    expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=120_000)
+    elapsed = time.monotonic() - started
+    print(f"\nupload → done for a 1280×1280 JPEG ({photo.stat().st_size / 1024:.0f} KB): {elapsed:.2f} s "
+          f"(in-page {int(editor.get_attribute('data-last-ms')) / 1000:.2f} s)")
+
+    # The stages came over the websocket, in order, before the HTTP answer finished the bar.
+    stages = editor.get_attribute("data-last-stages")
+    assert stages.startswith("received,queued,segmenting,compositing,encoding"), stages
+    expect(page.get_by_test_id("progress")).to_have_attribute("aria-valuenow", "100")
+    result = page.get_by_test_id("result-image")
+    expect(result).to_be_visible()
+    assert result.evaluate("img => img.complete && img.naturalWidth") == 1280
+    expect(page.get_by_test_id("result-info")).to_contain_text("1280 × 1280 px · WEBP")
+    expect(page.get_by_test_id("recent").locator("[data-job]")).to_have_count(1)
+    charged = usage(redis_client, alice)
+    assert sum(v for k, v in charged.items() if ":app_usage:" in k and ":cycle:" not in k) == 1
+
+    # A new background colour: re-rendered from the stored mask, nothing charged.
+    page.get_by_label("Colour", exact=True).check()
+    page.get_by_label("Background colour (hex or name)").fill("#00c853")
+    with page.expect_response(lambda r: r.url.endswith("/render/")) as rendered:
+        page.get_by_test_id("apply").click()
+    assert rendered.value.status == 200
+    expect(page.get_by_test_id("stage")).to_have_text("Done")
+    assert usage(redis_client, alice) == charged
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("download").click()
+    download = download_info.value
+    assert download.suggested_filename == "astronaut-cutout.webp"
+    data = Path(download.path()).read_bytes()
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "WEBP" and image.size == (1280, 1280)
+    assert image.convert("RGBA").getpixel((5, 5)) == pytest.approx((0, 200, 83, 255), abs=3)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "editor-done.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, no sideways scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "editor-phone.png"), full_page=True)
+    assert problems == []

@@ -1,0 +1,79 @@
+"""POST /editor/jobs/<id>/render/: new presentation options re-render from the stored mask:
+the new output, no inference, no charge."""
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from editor.models import Job
+
+from .conftest import logged_in, upload_form, usage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def processed(funded_alice, photo):
+    response = logged_in(funded_alice).post("/editor/jobs/", upload_form(photo, format="webp"))
+    assert response.status_code == 200
+    return Job.objects.get(pk=response.json()["id"])
+
+
+def _result(job_id) -> Image.Image:
+    job = Job.objects.get(pk=job_id)
+    with default_storage.open(job.result) as handle:
+        image = Image.open(io.BytesIO(handle.read()))
+        image.load()
+    return image
+
+
+def test_it_changes_colour_rotation_and_format_without_inference_or_charge(
+        processed, funded_alice, redis_client, model_calls):
+    before = usage(redis_client, funded_alice)
+    old_result = processed.result
+    client = logged_in(funded_alice)
+
+    response = client.post(f"/editor/jobs/{processed.pk}/render/",
+                           {"format": "jpeg", "bg_color": "blue", "angle": "90", "w": "160"})
+    assert response.status_code == 200, response.content
+    state = response.json()
+    assert state["result"]["format"] == "jpeg" and state["result"]["content_type"] == "image/jpeg"
+    image = _result(processed.pk)
+    assert image.format == "JPEG" and image.size == (160, 160)
+    r, g, b = image.getpixel((1, 1))
+    assert b > 200 and r < 40 and g < 40  # the new blue background
+    assert not default_storage.exists(old_result)  # the previous rendering is replaced
+
+    response = client.post(f"/editor/jobs/{processed.pk}/render/", {"format": "png", "angle": "45"})
+    assert response.status_code == 200
+    image = _result(processed.pk)
+    assert image.format == "PNG" and image.mode == "RGBA"
+    assert image.width > 320 and image.getpixel((0, 0))[3] == 0  # expanded, transparent corners
+
+    assert model_calls == []  # no inference for either re-render
+    assert usage(redis_client, funded_alice) == before  # no credit counter moved
+    job = Job.objects.get(pk=processed.pk)
+    assert job.renders == 3 and job.charged and job.options == {"format": "png", "angle": "45"}
+
+
+def test_it_renders_the_mask_only(processed, funded_alice, model_calls):
+    response = logged_in(funded_alice).post(f"/editor/jobs/{processed.pk}/render/", {"mask": "true",
+                                                                                    "format": "png"})
+    assert response.status_code == 200
+    assert _result(processed.pk).mode == "L"
+    assert model_calls == []
+
+
+def test_it_validates_the_new_options(processed, funded_alice):
+    response = logged_in(funded_alice).post(f"/editor/jobs/{processed.pk}/render/",
+                                            {"mask": "true", "bg_color": "red"})
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "Cannot use 'mask=true' together with 'bg_color'. Choose one or the other.")
+
+
+def test_it_is_404_for_another_user(processed, bob):
+    response = logged_in(bob).post(f"/editor/jobs/{processed.pk}/render/", {"format": "png"})
+    assert response.status_code == 404
