@@ -13,10 +13,10 @@ export U2NET_HOME ?= $(CURDIR)/var/models
 .PHONY: run test install model migrate static chromium lint clean
 MANIFEST := var/staticfiles/staticfiles.json
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' -e ./client
 	touch $@
 
 install: $(STAMP)

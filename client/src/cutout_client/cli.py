@@ -1,0 +1,224 @@
+"""`cutout remove IN... -o OUT_DIR [options]` and `cutout usage [options]`.
+
+remove: files and folders (their images; `-r` to descend), N requests in flight over one
+connection pool, one progress bar for the run, outputs that already exist are skipped (unless
+`--force`) and written atomically so an interrupted run leaves no half file, then a summary with
+the credits charged (the sum of X-Credits-Charged). Exit status 1 when any image failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cutout_client import __version__
+from cutout_client.client import Client
+from cutout_client.errors import ConfigurationError, CutoutError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+FORMAT_SUFFIXES = {"webp": ".webp", "png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "bmp": ".bmp"}
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    credits: int = 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cutout",
+                                     description="Remove image backgrounds with a Cutout server.")
+    parser.add_argument("--version", action="version", version=f"cutout-client {__version__}")
+    parser.add_argument("--api-key", help="API key (default: $CUTOUT_API_KEY or .env)")
+    parser.add_argument("--base-url", help="server (default: $CUTOUT_BASE_URL, .env or http://127.0.0.1:8000)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
+    parser.add_argument("--retries", type=int, default=3, help="retries on 429/503 (default 3)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    remove = commands.add_parser("remove", help="remove the background of files or folders of images")
+    remove.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders")
+    remove.add_argument("-o", "--output-dir", required=True, type=Path, metavar="OUT_DIR")
+    remove.add_argument("--format", default="webp", type=str.lower, choices=sorted(FORMAT_SUFFIXES),
+                        help="output format (default webp)")
+    remove.add_argument("--w", type=int, default=0, help="target width (keeps aspect unless --exact-resize)")
+    remove.add_argument("--h", type=int, default=0, help="target height")
+    remove.add_argument("--exact-resize", action="store_true", help="force exactly w×h (may distort)")
+    remove.add_argument("--mask", action="store_true", help="return only the alpha mask")
+    remove.add_argument("--bg-color", help="solid background: #RGB[A], #RRGGBB[AA] or a colour name")
+    remove.add_argument("--angle", type=float, help="rotate the result by this many degrees")
+    remove.add_argument("--no-expand", dest="expand", action="store_false",
+                        help="when rotating, keep the canvas size (crop corners)")
+    remove.add_argument("-c", "--concurrency", type=int, default=2, help="requests in flight (default 2)")
+    remove.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
+    remove.add_argument("-f", "--force", action="store_true", help="redo images whose output exists")
+    remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    usage = commands.add_parser("usage", help="print plan, credits and usage")
+    usage.add_argument("--year", type=int)
+    usage.add_argument("--month", type=int)
+    usage.add_argument("--period-start", type=int, metavar="UNIX",
+                       help="a billing window's start (unix seconds)")
+    usage.add_argument("--billing-cycle", action="store_true", help="include the billing-cycle block")
+    usage.add_argument("--cycles", action="store_true", help="list the known billing cycles")
+    usage.add_argument("--json", action="store_true", help="print the raw JSON")
+    return parser
+
+
+# --- remove ----------------------------------------------------------------------------------------
+
+
+def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def jobs_plan(inputs: Sequence[str], output_dir: Path, fmt: str, *, recursive: bool = False) -> list[Job]:
+    """One job per input image; a folder's images keep their sub-path under OUT_DIR."""
+    suffix = FORMAT_SUFFIXES[fmt]
+    jobs: list[Job] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            for image in _images_in(path, recursive):
+                jobs.append(Job(image, (output_dir / image.relative_to(path)).with_suffix(suffix)))
+        elif path.is_file():
+            jobs.append(Job(path, output_dir / path.with_suffix(suffix).name))
+        else:
+            raise ConfigurationError(f"no such file or folder: {raw}")
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        other = seen.setdefault(job.target.resolve(), job.source)
+        if other != job.source:
+            raise ConfigurationError(f"{other} and {job.source} would both be written to {job.target}")
+    return jobs
+
+
+def _remove(args: argparse.Namespace, client: Client) -> int:
+    jobs = jobs_plan(args.inputs, args.output_dir, args.format, recursive=args.recursive)
+    summary = Summary()
+    todo = []
+    for job in jobs:
+        if job.target.exists() and not args.force:
+            summary.skipped += 1
+        else:
+            todo.append(job)
+    options = dict(format=args.format, w=args.w, h=args.h, exact_resize=args.exact_resize, mask=args.mask,
+                   bg_color=args.bg_color, angle=args.angle, expand=args.expand)
+    lock = threading.Lock()
+    bar = tqdm(total=len(todo), unit="img", desc="cutout", disable=args.quiet or not todo, file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
+        futures = {pool.submit(client.remove_background, job.source, output_path=job.target, **options): job
+                   for job in todo}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except CutoutError as exc:
+                with lock:
+                    summary.failed += 1
+                tqdm.write(f"failed: {job.source}: {exc}", file=sys.stderr)
+            else:
+                with lock:
+                    summary.done += 1
+                    summary.credits += result.credits_charged
+            bar.set_postfix(credits=summary.credits, failed=summary.failed, refresh=False)
+            bar.update(1)
+    bar.close()
+    print(f"{summary.done} processed, {summary.skipped} skipped (output exists), {summary.failed} failed; "
+          f"credits used: {summary.credits}")
+    return 1 if summary.failed else 0
+
+
+# --- usage ------------------------------------------------------------------------------------------
+
+
+def _when(unix: int | None) -> str:
+    if unix is None:
+        return "-"
+    return datetime.fromtimestamp(int(unix), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None) -> str:
+    cells = [[str(c) for c in row] for row in ([header] if header else []) + list(rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))] if cells else []
+    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                       for i, (cell, width) in enumerate(zip(row, widths, strict=True)))
+             for row in cells]
+    if header:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def usage_render(payload: dict) -> str:
+    if "billingCycles" in payload:
+        rows = [(_when(c.get("periodStartUnix")), _when(c.get("periodEndUnix")), c.get("appUsage", 0),
+                 c.get("apiUsage", 0), c.get("appUsage", 0) + c.get("apiUsage", 0))
+                for c in payload["billingCycles"]]
+        if not rows:
+            return "no billing cycles yet"
+        return _table(rows, ("period start", "period end", "app", "api", "total"))
+    rows = [
+        ("plan", payload.get("membership", "-")),
+        ("included credits", payload.get("credits", "-")),
+        ("prepaid credits", payload.get("prepaidCredits", "-")),
+        ("app usage", payload.get("app_usage", "-")),
+        ("api usage", payload.get("api_usage", "-")),
+    ]
+    cycle = payload.get("billingCycle")
+    if cycle:
+        rows += [
+            ("billing cycle", f"{_when(cycle.get('periodStartUnix'))} → {_when(cycle.get('periodEndUnix'))}"),
+            ("  app usage", cycle.get("appUsage", "-")),
+            ("  api usage", cycle.get("apiUsage", "-")),
+            ("  used included", cycle.get("usedIncludedCredits", "-")),
+            ("  remaining included", cycle.get("remainingIncludedCredits", "-")),
+            ("  synced with Stripe", "yes" if cycle.get("stripeBillingSynced") else "no"),
+        ]
+    width = max(len(key) for key, _ in rows)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in rows)
+
+
+def _usage(args: argparse.Namespace, client: Client) -> int:
+    payload = client.membership_usage(
+        year=args.year, month=args.month, period_start_unix=args.period_start,
+        include_billing_cycle=args.billing_cycle, list_billing_cycles=args.cycles,
+    )
+    print(json.dumps(payload, indent=2) if args.json else usage_render(payload))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        concurrency = getattr(args, "concurrency", 1)
+        with Client(args.api_key, base_url=args.base_url, timeout=args.timeout, max_retries=args.retries,
+                    max_connections=max(10, concurrency)) as client:
+            if args.command == "remove":
+                return _remove(args, client)
+            return _usage(args, client)
+    except CutoutError as exc:
+        print(f"cutout: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigurationError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

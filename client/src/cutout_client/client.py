@@ -1,0 +1,321 @@
+"""`Client` and `AsyncClient`: one connection pool, timeouts and retries around the two endpoints.
+
+Retries: a 429 that carries `Retry-After` (the short-term rate limit) and a 503 are retried after
+the server's Retry-After (or an exponential backoff for a 503 without one), at most `max_retries`
+times and never waiting longer than `max_retry_wait` seconds at once. A 429 without Retry-After
+(monthly credits used up) or with a long one (the anonymous daily limit) is raised at once, as
+are connection failures after their retries. Nothing is charged for a refused request, so
+resending the image is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from cutout_client import __version__
+from cutout_client.config import api_key_resolve, base_url_resolve
+from cutout_client.errors import CutoutError, NetworkError, error_from_response, retry_after_parse
+from cutout_client.results import RemovalResult, ResponseSink
+from cutout_client.upload import InputImage, MultipartBody, ProgressCallback, form_fields, image_source
+
+DEFAULT_TIMEOUT = 120.0  # seconds; a large image on a busy CPU server takes a while
+DEFAULT_CHUNK_SIZE = 64 * 1024
+_RETRIABLE_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 3
+    max_retry_wait: float = 60.0
+    backoff: float = 0.5  # first wait for a 503 without Retry-After or a refused connection; doubles
+
+    def delay(self, attempt: int, error: CutoutError | None) -> float | None:
+        """Seconds to wait before retry number `attempt + 1`, or None to give up."""
+        if attempt >= self.max_retries:
+            return None
+        fallback = min(self.backoff * (2 ** attempt), self.max_retry_wait)
+        if error is None:  # the connection was refused or timed out before anything was sent
+            return fallback
+        if error.status not in (429, 503):
+            return None
+        retry_after = retry_after_parse(error.headers.get("retry-after"))
+        if retry_after is None:
+            return fallback if error.status == 503 else None
+        return retry_after if retry_after <= self.max_retry_wait else None
+
+
+def _timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(None)
+    return httpx.Timeout(timeout, connect=min(10.0, timeout))
+
+
+def _usage_params(*, year: int | None, month: int | None, period_start_unix: int | None,
+                  expand: str | Iterable[str] | None, include_billing_cycle: bool,
+                  list_billing_cycles: bool) -> dict[str, str]:
+    if list_billing_cycles:
+        return {"listBillingCycles": "1"}
+    params: dict[str, str] = {}
+    if year is not None:
+        params["year"] = str(year)
+    if month is not None:
+        params["month"] = str(month)
+    if period_start_unix is not None:
+        params["periodStartUnix"] = str(period_start_unix)
+    if expand:
+        params["expand"] = expand if isinstance(expand, str) else ",".join(expand)
+    if include_billing_cycle:
+        params["includeBillingCycle"] = "1"
+    return params
+
+
+class _Base:
+    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
+                 timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT, max_retries: int = 3,
+                 max_retry_wait: float = 60.0, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 env_file: str | os.PathLike | None = None, max_connections: int = 10):
+        self.api_key = api_key_resolve(api_key, env_file=env_file)
+        self.base_url = base_url_resolve(base_url, env_file=env_file)
+        self.retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
+        self.chunk_size = chunk_size
+        # Sent with every request rather than set on the httpx client, so a caller's own
+        # `http_client=` (proxies, event hooks, transports) works unchanged.
+        self._headers = {"x-api-key": self.api_key, "User-Agent": f"cutout-client/{__version__}"}
+        self._http_options: dict[str, Any] = {
+            "timeout": _timeout(timeout),
+            "limits": httpx.Limits(max_connections=max_connections,
+                                   max_keepalive_connections=max_connections),
+        }
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def _removal_body(self, input_image: InputImage, options: Mapping[str, Any]) -> MultipartBody:
+        return MultipartBody(image_source(input_image), form_fields(**options))
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise CutoutError(f"the server sent invalid JSON: {response.text[:200]!r}",
+                              status=response.status_code) from exc
+
+
+_REMOVAL_DOC = """Remove the background of `input_image` (a path, bytes, `{"base64": ...}` or a binary file).
+
+        Options match rembg.js: `format` ("webp" default, "png", "jpeg", "bmp"), `w`/`h` (0 = unset),
+        `exact_resize`, `mask` (rembg.js' returnMask), `bg_color` ("#RRGGBB[AA]" or a colour name),
+        `angle` (degrees, counter-clockwise), `expand` (grow the canvas when rotating).
+        Returns a `RemovalResult` (`output_path`, `cleanup()`, `credits_charged`, ...), written to
+        `output_path` when given or else a temporary file; with `return_base64=True`, a
+        `data:image/...;base64,...` string. Progress callbacks receive `ProgressEvent`s.
+        """
+
+
+class Client(_Base):
+    """Synchronous client; thread-safe, reuses connections. Use as a context manager or `close()`."""
+
+    def __init__(self, api_key: str | None = None, *, http_client: httpx.Client | None = None, **kwargs: Any):
+        super().__init__(api_key, **kwargs)
+        self._http = http_client or httpx.Client(**self._http_options)
+        self._sleep = time.sleep
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def remove_background(self, input_image: InputImage, *, format: str = "webp", w: int | None = 0,
+                          h: int | None = 0, exact_resize: bool = False, mask: bool = False,
+                          bg_color: str | None = None, angle: float | None = None, expand: bool = True,
+                          return_base64: bool = False, on_upload_progress: ProgressCallback | None = None,
+                          on_download_progress: ProgressCallback | None = None,
+                          output_path: str | os.PathLike | None = None) -> RemovalResult | str:
+        body = self._removal_body(input_image, dict(
+            format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color, angle=angle,
+            expand=expand, return_base64=return_base64))
+        attempt = 0
+        while True:
+            error: CutoutError | None = None
+            try:
+                content = body.iter_chunks(self.chunk_size, on_upload_progress)
+                with self._http.stream("POST", self._url("/rmbg"), headers={**self._headers, **body.headers},
+                                       content=content) as response:
+                    if response.is_success:
+                        return self._receive(response, return_base64, output_path, on_download_progress)
+                    error = error_from_response(response.status_code, response.read(), response.headers)
+            except _RETRIABLE_TRANSPORT as exc:
+                delay = self.retry.delay(attempt, None)
+                if delay is None:
+                    raise NetworkError(f"cannot reach {self.base_url}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise NetworkError(f"request to {self.base_url} failed: {exc}") from exc
+            if error is not None:
+                delay = self.retry.delay(attempt, error)
+                if delay is None:
+                    raise error
+            self._sleep(delay)
+            attempt += 1
+
+    remove_background.__doc__ = _REMOVAL_DOC
+
+    def _receive(self, response: httpx.Response, return_base64: bool, output_path,
+                 on_progress: ProgressCallback | None) -> RemovalResult | str:
+        sink = ResponseSink(response.headers, to_base64=return_base64, output_path=output_path,
+                            on_progress=on_progress)
+        try:
+            for chunk in response.iter_bytes(self.chunk_size):
+                sink.write(chunk, response.num_bytes_downloaded)
+        except BaseException:
+            sink.abort()
+            raise
+        return sink.finish()
+
+    def membership_usage(self, *, year: int | None = None, month: int | None = None,
+                         period_start_unix: int | None = None, expand: str | Iterable[str] | None = None,
+                         include_billing_cycle: bool = False, list_billing_cycles: bool = False) -> dict:
+        """GET /api/membership-usage in any mode; returns the JSON payload as a dict (SPEC §3)."""
+        params = _usage_params(year=year, month=month, period_start_unix=period_start_unix, expand=expand,
+                               include_billing_cycle=include_billing_cycle,
+                               list_billing_cycles=list_billing_cycles)
+        return self._get_json("/api/membership-usage", params)
+
+    def billing_cycles(self) -> list[dict]:
+        """Known billing windows, newest first (`listBillingCycles=1`)."""
+        return self.membership_usage(list_billing_cycles=True)["billingCycles"]
+
+    def _get_json(self, path: str, params: Mapping[str, str]) -> dict:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.get(self._url(path), params=params, headers=self._headers)
+            except _RETRIABLE_TRANSPORT as exc:
+                delay = self.retry.delay(attempt, None)
+                if delay is None:
+                    raise NetworkError(f"cannot reach {self.base_url}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise NetworkError(f"request to {self.base_url} failed: {exc}") from exc
+            else:
+                if response.is_success:
+                    return self._json(response)
+                error = error_from_response(response.status_code, response.content, response.headers)
+                delay = self.retry.delay(attempt, error)
+                if delay is None:
+                    raise error
+            self._sleep(delay)
+            attempt += 1
+
+
+class AsyncClient(_Base):
+    """The asyncio (or trio) twin of `Client`: same methods, awaited."""
+
+    def __init__(self, api_key: str | None = None, *, http_client: httpx.AsyncClient | None = None,
+                 **kwargs: Any):
+        super().__init__(api_key, **kwargs)
+        self._http = http_client or httpx.AsyncClient(**self._http_options)
+        self._sleep = anyio.sleep
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def remove_background(
+        self, input_image: InputImage, *, format: str = "webp", w: int | None = 0, h: int | None = 0,
+        exact_resize: bool = False, mask: bool = False, bg_color: str | None = None,
+        angle: float | None = None, expand: bool = True, return_base64: bool = False,
+        on_upload_progress: ProgressCallback | None = None,
+        on_download_progress: ProgressCallback | None = None, output_path: str | os.PathLike | None = None,
+    ) -> RemovalResult | str:
+        body = self._removal_body(input_image, dict(
+            format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color, angle=angle,
+            expand=expand, return_base64=return_base64))
+        attempt = 0
+        while True:
+            error: CutoutError | None = None
+            try:
+                async with self._http.stream(
+                    "POST", self._url("/rmbg"), headers={**self._headers, **body.headers},
+                    content=body.aiter_chunks(self.chunk_size, on_upload_progress),
+                ) as response:
+                    if response.is_success:
+                        return await self._receive(response, return_base64, output_path, on_download_progress)
+                    content = await response.aread()
+                    error = error_from_response(response.status_code, content, response.headers)
+            except _RETRIABLE_TRANSPORT as exc:
+                delay = self.retry.delay(attempt, None)
+                if delay is None:
+                    raise NetworkError(f"cannot reach {self.base_url}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise NetworkError(f"request to {self.base_url} failed: {exc}") from exc
+            if error is not None:
+                delay = self.retry.delay(attempt, error)
+                if delay is None:
+                    raise error
+            await self._sleep(delay)
+            attempt += 1
+
+    remove_background.__doc__ = _REMOVAL_DOC
+
+    async def _receive(self, response: httpx.Response, return_base64: bool, output_path,
+                       on_progress: ProgressCallback | None) -> RemovalResult | str:
+        sink = ResponseSink(response.headers, to_base64=return_base64, output_path=output_path,
+                            on_progress=on_progress)
+        try:
+            async for chunk in response.aiter_bytes(self.chunk_size):
+                sink.write(chunk, response.num_bytes_downloaded)
+        except BaseException:
+            sink.abort()
+            raise
+        return sink.finish()
+
+    async def membership_usage(
+        self, *, year: int | None = None, month: int | None = None, period_start_unix: int | None = None,
+        expand: str | Iterable[str] | None = None, include_billing_cycle: bool = False,
+        list_billing_cycles: bool = False,
+    ) -> dict:
+        """GET /api/membership-usage in any mode; returns the JSON payload as a dict (SPEC §3)."""
+        params = _usage_params(year=year, month=month, period_start_unix=period_start_unix, expand=expand,
+                               include_billing_cycle=include_billing_cycle,
+                               list_billing_cycles=list_billing_cycles)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.get(self._url("/api/membership-usage"), params=params,
+                                                 headers=self._headers)
+            except _RETRIABLE_TRANSPORT as exc:
+                delay = self.retry.delay(attempt, None)
+                if delay is None:
+                    raise NetworkError(f"cannot reach {self.base_url}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise NetworkError(f"request to {self.base_url} failed: {exc}") from exc
+            else:
+                if response.is_success:
+                    return self._json(response)
+                error = error_from_response(response.status_code, response.content, response.headers)
+                delay = self.retry.delay(attempt, error)
+                if delay is None:
+                    raise error
+            await self._sleep(delay)
+            attempt += 1
+
+    async def billing_cycles(self) -> list[dict]:
+        return (await self.membership_usage(list_billing_cycles=True))["billingCycles"]
