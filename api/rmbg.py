@@ -22,6 +22,8 @@ router = Router(tags=["Background removal"])
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 _IMAGE_TYPES = ("image/webp", "image/png", "image/jpeg", "image/bmp")
 RMBG_OPENAPI = {
+    # The key is optional: without one the call is an anonymous trial (an empty requirement).
+    "security": [{"KeyTokenOrAnonymous": []}, {}],
     "requestBody": {
         "required": True,
         "content": {
@@ -76,10 +78,11 @@ def _process(image, opts):
     openapi_extra=RMBG_OPENAPI,
     summary="Remove the background of an image",
     url_name="rmbg",
+    operation_id="rmbg",
 )
 @router.post("/api/rmbg", auth=KeyTokenOrAnonymous(), response=ERRORS_RMBG,
              openapi_extra=RMBG_OPENAPI, summary="Remove the background of an image (alias)",
-             url_name="api-rmbg")
+             url_name="api-rmbg", operation_id="api_rmbg")
 async def rmbg(request):
     caller = request.auth
     limit = await sync_to_async(ratelimit.ratelimit_check)(caller=caller)

@@ -1,4 +1,5 @@
 import io
+import json
 
 import numpy as np
 import pytest
@@ -34,3 +35,18 @@ def api_key_for():
         return plaintext
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def api_plans(settings):
+    """A known catalogue: Free has 2 credits a month and a roomy short-term limit."""
+    from billing.plans import packs_parse, plans_parse
+
+    settings.BILLING_PLANS = plans_parse(
+        json.dumps([{"slug": "free", "label": "Free", "credits": 2, "rate_limit": "100/minute"}]), environ={}
+    )
+    settings.BILLING_PACKS = packs_parse("", environ={})
+    settings.BILLING_FREE_PLAN = "free"
+    settings.BILLING_ANON_DAILY_LIMIT = 5
+    settings.BILLING_ANON_RATE_LIMIT = "100/minute"
+    return settings
