@@ -1,6 +1,7 @@
 """Checkout and portal services: which Stripe Price a purchase maps to, and the URLs to send users to."""
 
 from django.conf import settings
+from django.urls import reverse
 
 from billing import stripe_client
 from billing.errors import BillingError, PlanUnknown
@@ -15,10 +16,8 @@ class NoCustomerYet(BillingError):
     message = "There is no subscription to manage yet."
 
 
-def _urls() -> tuple[str, str]:
-    base = settings.SITE_URL + settings.BILLING_RETURN_PATH
-    joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}checkout=success", f"{base}{joiner}checkout=cancel"
+def _absolute(name: str) -> str:
+    return settings.SITE_URL + reverse(name)
 
 
 def checkout_url_for(*, user, kind: str, slug: str) -> str:
@@ -30,12 +29,12 @@ def checkout_url_for(*, user, kind: str, slug: str) -> str:
     if item is None or not item.price_id:
         raise PlanUnknown("That plan or pack is not available for purchase.")
     account = account_get_or_create(user_id=user.pk)
-    success, cancel = _urls()
     metadata = {"user_id": str(user.pk), "kind": kind, "slug": slug, "credits": str(item.credits)}
     return stripe_client.checkout_session_create(
         mode="subscription" if kind == "plan" else "payment", price_id=item.price_id,
         customer_id=account.stripe_customer_id, customer_email=user.email,
-        client_reference_id=str(user.pk), metadata=metadata, success_url=success, cancel_url=cancel,
+        client_reference_id=str(user.pk), metadata=metadata,
+        success_url=_absolute("pages:checkout_success"), cancel_url=_absolute("pages:checkout_cancel"),
     )
 
 
@@ -44,5 +43,5 @@ def portal_url_for(*, user) -> str:
     if not account.stripe_customer_id:
         raise NoCustomerYet()
     return stripe_client.portal_session_create(
-        customer_id=account.stripe_customer_id, return_url=settings.SITE_URL + settings.BILLING_RETURN_PATH
+        customer_id=account.stripe_customer_id, return_url=_absolute("pages:usage")
     )

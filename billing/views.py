@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,7 +19,7 @@ BILLING_OFF_MESSAGE = "Billing is off on this server: purchases are not availabl
 
 
 def _back() -> HttpResponse:
-    return redirect(settings.BILLING_RETURN_PATH)
+    return redirect("pages:pricing")
 
 
 @login_required

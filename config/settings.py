@@ -191,7 +191,6 @@ BILLING_RATE_LIMIT_STRATEGY = strategy_checked(
 )
 BILLING_RESERVATION_TIMEOUT = env_int("BILLING_RESERVATION_TIMEOUT", 900, minimum=30)  # seconds, then swept
 BILLING_COUNTER_TTL_DAYS = env_int("BILLING_COUNTER_TTL_DAYS", 400, minimum=35)  # month/cycle/day counters
-BILLING_RETURN_PATH = env_str("BILLING_RETURN_PATH", "/")  # Stripe Checkout/portal send users back here
 
 # --- accounts ---
 # django-allauth: email is the login. Verification is optional so new users can log in at once;

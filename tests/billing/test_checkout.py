@@ -47,7 +47,8 @@ def test_it_sends_the_user_to_stripe_checkout_for_a_plan(signed_in, alice, strip
     metadata = {"user_id": str(alice.pk), "kind": "plan", "slug": "premium-1000", "credits": "1000"}
     assert params["metadata"] == metadata
     assert params["subscription_data"] == {"metadata": metadata}
-    assert params["success_url"].endswith("checkout=success")
+    assert params["success_url"].endswith("/billing/success/")
+    assert params["cancel_url"].endswith("/billing/cancel/")
 
 
 def test_it_sends_the_user_to_stripe_checkout_for_a_pack(signed_in, alice, stripe_checkout):
@@ -64,10 +65,10 @@ def test_it_sends_the_user_to_stripe_checkout_for_a_pack(signed_in, alice, strip
 
 def test_it_refuses_unknown_plans(signed_in, stripe_checkout):
     response = signed_in.post("/billing/checkout/plan/free/")  # no Price ID: not for sale
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/pricing/"
     assert _messages(response) == ["That plan or pack is not available for purchase."]
     response = signed_in.post("/billing/checkout/gift/pack-100/")
-    assert response["Location"] == "/"
+    assert response["Location"] == "/pricing/"
     assert _messages(response)[-1] == "That plan or pack is not available for purchase."
     stripe_checkout.assert_not_called()
 
@@ -85,7 +86,7 @@ def test_it_says_billing_is_off_without_stripe_keys(signed_in, settings, stripe_
 def test_it_reports_stripe_errors(signed_in, stripe_checkout):
     stripe_checkout.side_effect = stripe.APIConnectionError("network down")
     response = signed_in.post("/billing/checkout/plan/premium-1000/")
-    assert response["Location"] == "/"
+    assert response["Location"] == "/pricing/"
     assert _messages(response) == ["The payment provider could not be reached, please retry shortly."]
 
 
