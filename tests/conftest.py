@@ -54,3 +54,12 @@ def bob(db):
 @pytest.fixture
 def charlie(db):
     return _make_user("charlie@example.com", verified=False)
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium, headless, through Playwright (see tests/live.py)."""
+    from tests.live import chromium_browser
+
+    with chromium_browser() as browser:
+        yield browser

@@ -1,39 +1,17 @@
 """Sign up, verify, create an API key and see it exactly once, in a real headless Chromium."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.core import mail
+
+from tests import live
 
 from .conftest import PASSWORD, link_from_mail
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture
-def page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; our ORM calls here are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def page(chromium):
+    return chromium.new_page()
 
 
 def test_it_signs_up_verifies_and_shows_a_new_key_once(page, live_server):
@@ -61,9 +39,7 @@ def test_it_signs_up_verifies_and_shows_a_new_key_once(page, live_server):
     assert key.startswith("ck_live_") and len(key) > 50
     expect(page.get_by_test_id("api-keys")).to_contain_text("browser test")
 
-    artifacts = Path(settings.BASE_DIR) / "var" / "test-artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(artifacts / "accounts-new-key.png"), full_page=True)
+    live.screenshot(page, "accounts-new-key.png")
 
     page.reload()
     expect(page.get_by_test_id("api-keys")).to_contain_text(key[:16])

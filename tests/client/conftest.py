@@ -6,42 +6,17 @@ real socket, so the client is exercised end to end. Tests that talk to it use `t
 so the rows they create are committed and visible to the server's threads.
 """
 
-import socket
-import threading
-import time
-
 import pytest
 
+from tests import live
 from tests.client.images import astronaut, encode, figure
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def live_api(django_db_setup, django_db_blocker):
     """Base URL of a running server; started once per session."""
-    import uvicorn
-
-    from config.asgi import application
-
-    port = _free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
-                            access_log=False, ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="cutout-live-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the live API server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live.asgi_server(websockets=False) as base_url:
+        yield base_url
 
 
 def _verified_user(email: str):

@@ -2,71 +2,28 @@
 sign in, upload a 1.6 MP photo, follow the stages to done, change the background for free, download."""
 
 import io
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from PIL import Image
+
+from tests import live
 
 from .conftest import PASSWORD, fund, photo_bytes, usage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def asgi_server(transactional_db):
-    """uvicorn serving config.asgi in a daemon thread: pytest-django's live_server is WSGI only."""
-    import uvicorn
-
-    from config.asgi import application
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, ws="websockets",
-                                           lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live.asgi_server() as base_url:
+        yield base_url
 
 
 @pytest.fixture
-def page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; our ORM calls here are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-            yield context.new_page()
-        finally:
-            browser.close()
+def page(chromium):
+    context = chromium.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    return context.new_page()
 
 
 def test_it_uploads_follows_progress_recolours_and_downloads(page, asgi_server, alice, redis_client,
@@ -131,10 +88,9 @@ def test_it_uploads_follows_progress_recolours_and_downloads(page, asgi_server, 
     assert image.format == "WEBP" and image.size == (1280, 1280)
     assert image.convert("RGBA").getpixel((5, 5)) == pytest.approx((0, 200, 83, 255), abs=3)
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "editor-done.png"), full_page=True)
+    live.screenshot(page, "editor-done.png")
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, no sideways scrolling
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(ARTIFACTS / "editor-phone.png"), full_page=True)
+    live.screenshot(page, "editor-phone.png")
     assert problems == []

@@ -2,7 +2,6 @@
 Checkout (Stripe's SDK call mocked with autospec), the landing page. Screenshots go to var/test-artifacts/."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
@@ -10,35 +9,16 @@ import pytest
 from django.conf import settings
 
 from billing.usage import usage_daily
+from tests import live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
-
-
 @pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; our ORM calls here are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page_for(browser, client, live_server):
+def page_for(chromium, client, live_server):
     """A page, signed in as `user` (a session cookie from Django's test client) or anonymous."""
 
     def _page(user=None):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
         if user is not None:
             client.force_login(user)
             cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -47,11 +27,6 @@ def page_for(browser, client, live_server):
         return context.new_page()
 
     return _page
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_it_renders_the_usage_page_with_its_chart(page_for, live_server, seeded):
@@ -69,7 +44,7 @@ def test_it_renders_the_usage_page_with_its_chart(page_for, live_server, seeded)
     expect(chart.locator("g.day")).to_have_count(len(days))
     box = chart.locator("g.day rect.bar-api").nth(3).bounding_box()  # the 4 API images on day 4
     assert box is not None and box["height"] > 0
-    _shot(page, "usage.png")
+    live.screenshot(page, "usage.png")
 
     page.get_by_label("Billing cycle").select_option(str(seeded.previous[0]))  # usage.js submits on change
     expect(page).to_have_url(f"{live_server.url}/account/usage/?periodStartUnix={seeded.previous[0]}")
@@ -86,7 +61,7 @@ def test_it_starts_stripe_checkout_from_the_pricing_page(page_for, live_server, 
         create.return_value = SimpleNamespace(url=f"{live_server.url}/billing/success/")
         page.goto(f"{live_server.url}/pricing/")
         expect(page.get_by_test_id("plan-free")).to_contain_text("Your plan")
-        _shot(page, "pricing.png")
+        live.screenshot(page, "pricing.png")
         page.get_by_test_id("buy-plan-premium-5000").click()
         expect(page).to_have_url(f"{live_server.url}/billing/success/")
         expect(page.get_by_test_id("checkout-success")).to_be_visible()
@@ -108,4 +83,4 @@ def test_it_renders_the_landing_page_with_its_sample(page_for, live_server):
     page.wait_for_function("Array.from(document.querySelectorAll('[data-testid=home-sample] img'))"
                            ".every(i => i.complete && i.naturalWidth === 360)")
     expect(page.get_by_test_id("snippet-curl")).to_contain_text(f"{live_server.url}/rmbg")
-    _shot(page, "home.png")
+    live.screenshot(page, "home.png")

@@ -1,0 +1,79 @@
+"""What tests need to drive the app for real: a free port, uvicorn in a thread, Debian's Chromium."""
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"  # screenshots; ignored by git
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
+# Headless as root, and nothing that would try to reach the (closed) network in the background.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def asgi_server(*, websockets: bool = True) -> Iterator[str]:
+    """uvicorn serving config.asgi in a daemon thread of this process (so it sees the test database;
+    pytest-django's live_server is WSGI and has no websockets). Yields the base URL."""
+    import uvicorn
+
+    from config.asgi import application
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(
+        application, host="127.0.0.1", port=port, ws="websockets" if websockets else "none",
+        lifespan="off", log_level="warning", access_log=False,
+    ))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def chromium_browser():
+    """A headless Chromium through Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the tests' ORM calls are sync.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
