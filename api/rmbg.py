@@ -13,6 +13,7 @@ from api.auth import KeyTokenOrAnonymous
 from api.schemas import ERRORS_RMBG
 from api.uploads import upload_read
 from billing import quota, ratelimit
+from config import metrics
 from removal import decode, pipeline
 from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
 from removal.pool import run_in_pool
@@ -106,6 +107,7 @@ async def rmbg(request):
         raise ProcessingFailed(PROCESSING_FAILED) from exc
     if reservation is not None:
         await sync_to_async(quota.credits_commit)(reservation=reservation)
+    metrics.image_processed(source=caller.source)
 
     response = HttpResponse(result.data, content_type=result.content_type)
     response["X-Credits-Charged"] = "1" if reservation is not None else "0"

@@ -23,7 +23,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DatabaseError
 
-from billing import ledger
+from billing import ledger, metrics
 from billing import redis_client as rc
 from billing.errors import BillingUnavailable, NoCreditsLeft
 from billing.plans import plan_free
@@ -202,6 +202,8 @@ def credits_commit(*, reservation: Reservation) -> bool:
         )
     if result == "refunded":
         log.warning("reservation %s was refunded (swept?) before commit", reservation.id)
+    if result == "committed_now":
+        metrics.credit_charged(reservation=reservation)
     return result == "committed_now"
 
 
@@ -210,6 +212,7 @@ def credits_refund(*, reservation: Reservation) -> bool:
     refunded = _refund_redis(reservation)
     if refunded:
         _refund_ledger(reservation)
+        metrics.credit_refunded(reservation=reservation)
     return refunded
 
 

@@ -1,9 +1,11 @@
 """Cutout settings. Every value comes from the environment (see .env.example)."""
 
+import ipaddress
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -48,7 +50,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.logs.RequestIdMiddleware",  # first: the id and the access line cover everything below
+    "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -164,11 +169,23 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 
+# One JSON object per line by default (plain text with DEBUG or LOG_FORMAT=plain); every record
+# carries the request id that is also sent back as X-Request-ID (config/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
+    # uvicorn's loggers reach this handler too: the launcher gives uvicorn no logging config of its own.
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
@@ -222,3 +239,53 @@ USER_TOKEN_MAX_AGE = env_int("USER_TOKEN_MAX_AGE", 15 * 60, minimum=60)  # lifet
 # Uploaded originals, masks and results of the browser editor are deleted after this many days
 # by `python manage.py jobs_purge` (run it daily).
 EDITOR_RETENTION_DAYS = env_int("EDITOR_RETENTION_DAYS", 7, minimum=1)
+
+# --- production ---
+# SECURE turns on secure cookies, HSTS and the HTTP → HTTPS redirect. Default: on when DEBUG is off
+# and SITE_URL is https://, so a production SITE_URL is enough; SECURE=false for plain-HTTP setups.
+# Behind a TLS-terminating proxy, list it in TRUSTED_PROXIES: then its X-Forwarded-Proto is believed
+# (it must overwrite that header) and its X-Forwarded-For names the client (accounts.client_ip).
+SECURE = env_bool("SECURE", not DEBUG and SITE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
+SECURE_SSL_REDIRECT = SECURE and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probed over plain HTTP inside the network
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0) if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)  # a promise to browsers: opt in knowingly
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)  # config/csp.py: try a policy change without breaking
+
+# Files: local (MEDIA_ROOT) unless a bucket is named; then private objects in S3-compatible storage
+# and short-lived signed URLs for downloads (config/storage.py).
+from config.storage import S3_BACKEND, s3_options  # noqa: E402
+
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": S3_BACKEND,
+        "OPTIONS": s3_options(
+            bucket=AWS_STORAGE_BUCKET_NAME,
+            endpoint_url=env_str("AWS_S3_ENDPOINT_URL"),  # MinIO, R2, Ceph...; unset = AWS
+            region=env_str("AWS_S3_REGION_NAME"),
+            location=env_str("AWS_LOCATION"),  # key prefix inside the bucket
+            addressing_style=env_str("AWS_S3_ADDRESSING_STYLE"),  # "path" for most S3-compatible servers
+            expire=env_int("AWS_QUERYSTRING_EXPIRE", 300, minimum=10),  # seconds a signed URL lives
+            access_key=env_str("AWS_ACCESS_KEY_ID"),  # unset: boto3's chain (role, ~/.aws)
+            secret_key=env_str("AWS_SECRET_ACCESS_KEY"),
+        ),
+    }
+
+# Metrics at /metrics (config/metrics.py): off until a token or an allow-list is set.
+# Several processes on one machine: set PROMETHEUS_MULTIPROC_DIR (the launcher does).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOW_IPS = env_list("METRICS_ALLOW_IPS")  # addresses or networks, e.g. 10.0.0.0/8,127.0.0.1
+for _net in METRICS_ALLOW_IPS:
+    try:
+        ipaddress.ip_network(_net, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOW_IPS: {_net!r} is not an address or network") from None
+
+# Load the model and run one inference when a process starts (config/asgi.py), so the first
+# request does not pay for it. The launcher (python -m config.serve) turns it on.
+WARM_UP = env_bool("WARM_UP", False)

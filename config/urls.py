@@ -3,10 +3,12 @@ from django.urls import include, path
 
 from api.health import healthz
 from billing.pages import home
+from config.metrics import metrics_view
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

@@ -2,11 +2,13 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from config.metrics import WEBSOCKETS
 from editor.progress import user_group
 
 
 class EditorConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    counted = False  # in the open-websockets gauge
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -16,8 +18,13 @@ class EditorConsumer(AsyncJsonWebsocketConsumer):
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        self.counted = True
+        WEBSOCKETS.inc()
 
     async def disconnect(self, code) -> None:
+        if self.counted:
+            self.counted = False
+            WEBSOCKETS.dec()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -23,6 +23,7 @@ from accounts.errors import EmailNotVerified
 from accounts.services import Caller, client_ip, email_is_verified
 from billing import quota, ratelimit
 from billing.errors import BillingError
+from config import metrics
 from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher
@@ -187,6 +188,7 @@ async def job_process(*, job: Job, data: bytes, opts: RemovalOptions, ref: str =
         _rendered_apply(job, rendered, job.options)
         job.charged = True
         await job.asave()
+        metrics.image_processed(source="app")
         progress.publish(Job.Stage.DONE, state=job_state(job=job))
     return job
 

@@ -4,12 +4,13 @@ import re
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
 from api.uploads import upload_read
+from config.storage import signed_url
 from editor import selectors, services
 from editor.errors import DOMAIN_ERRORS, LoginRequired, error_body
 from editor.models import Job
@@ -121,6 +122,12 @@ def job_file(request, job_id, kind):
     if not name:
         raise Http404()
     download = kind == "result" and request.GET.get("download") == "1"
+    url = signed_url(name, content_type=job.result_content_type if kind == "result" else "",
+                     download_name=selectors.job_download_name(job) if download else "")
+    if url:  # object storage: the browser fetches the private object itself, for a few minutes
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        return response
     response = FileResponse(
         services.storage_open(name), as_attachment=download,
         filename=selectors.job_download_name(job) if download else None,

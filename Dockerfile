@@ -1,0 +1,12 @@
+# Cutout's container image: the app, its dependencies and the verified u2netp model, static files
+# hashed and compressed. Runtime state (editor files) goes to MEDIA_ROOT, a volume in compose.yaml.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    CUTOUT_VAR_DIR=/srv/var U2NET_HOME=/opt/models MEDIA_ROOT=/srv/media
+WORKDIR /app
+COPY . .
+RUN pip install --no-cache-dir -e . \
+ && python -m removal.provision --home /opt/models \
+ && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput -v 0
+EXPOSE 8000
+CMD ["python", "-m", "config.serve", "--host", "0.0.0.0", "--port", "8000"]

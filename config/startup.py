@@ -1,0 +1,28 @@
+"""What every server process does once, when config.asgi is imported: say how it is set up
+(execution provider, pool and thread sizing), and load the model when WARM_UP is on."""
+
+import logging
+import os
+
+from django.conf import settings
+
+from removal.pool import pool_sizing
+from removal.segment import providers_configured, warm_up
+
+log = logging.getLogger("cutout.startup")
+
+
+def process_start() -> None:
+    sizing = pool_sizing()
+    providers = providers_configured()  # an unavailable provider stops the process here, loudly
+    log.info(
+        "process %s: model %s on %s, %d pipeline workers x %d onnxruntime threads (%d cpus), queue limit %d",
+        os.getpid(), settings.REMBG_MODEL, ",".join(providers), sizing.workers, sizing.intra_op_threads,
+        sizing.cpus, sizing.queue_limit,
+        extra={"pid": os.getpid(), "model": settings.REMBG_MODEL, "providers": providers,
+               "pipeline_workers": sizing.workers, "onnx_intra_op_threads": sizing.intra_op_threads,
+               "cpus": sizing.cpus, "queue_limit": sizing.queue_limit},
+    )
+    if settings.WARM_UP:
+        warm_up(settings.REMBG_MODEL)
+        log.info("process %s: model %s warmed up", os.getpid(), settings.REMBG_MODEL)

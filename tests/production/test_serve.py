@@ -1,0 +1,53 @@
+"""The launcher divides the cores between its processes, and sets up what they share."""
+
+from pathlib import Path
+
+import pytest
+
+from config.serve import child_environ, process_sizing
+from removal.pool import pool_sizing
+
+
+@pytest.mark.parametrize(("cpus", "processes", "threads", "workers"), [
+    (2, 1, 2, 1),
+    (2, 2, 1, 1),
+    (8, 1, 2, 4),
+    (8, 4, 2, 1),
+    (16, 2, 2, 4),
+    (4, 8, 1, 1),  # more processes than cores: one thread each, never zero
+])
+def test_it_gives_each_process_its_share_of_the_cores(cpus, processes, threads, workers):
+    sizing = process_sizing(cpus=cpus, processes=processes, environ={})
+    assert sizing == {"ONNX_INTRA_OP_THREADS": str(threads), "PIPELINE_WORKERS": str(workers)}
+
+
+def test_it_keeps_values_set_in_the_environment():
+    assert process_sizing(cpus=8, processes=2, environ={"PIPELINE_WORKERS": "3"}) == {"ONNX_INTRA_OP_THREADS": "2"}
+    assert process_sizing(cpus=8, processes=2, environ={"ONNX_INTRA_OP_THREADS": "4"}) == {"PIPELINE_WORKERS": "1"}
+    assert process_sizing(cpus=8, processes=2,
+                          environ={"ONNX_INTRA_OP_THREADS": "1", "PIPELINE_WORKERS": "2"}) == {}
+
+
+def test_it_is_what_the_pool_of_each_process_then_uses(monkeypatch):
+    for name, value in process_sizing(cpus=8, processes=4, environ={}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    sizing = pool_sizing()
+    assert (sizing.workers, sizing.intra_op_threads) == (1, 2)
+
+
+def test_it_warms_up_and_shares_metrics_between_several_processes(tmp_path):
+    env = child_environ(processes=3, port=8123, environ={"PATH": "/bin"}, cpus=6, var_dir=tmp_path)
+    assert env["WARM_UP"] == "true"
+    assert Path(env["PROMETHEUS_MULTIPROC_DIR"]) == tmp_path / "prometheus" / "8123"
+    assert (env["PIPELINE_WORKERS"], env["ONNX_INTRA_OP_THREADS"], env["PATH"]) == ("1", "2", "/bin")
+
+
+def test_it_leaves_single_process_metrics_and_explicit_choices_alone(tmp_path):
+    env = child_environ(processes=1, port=8000, environ={"WARM_UP": "false"}, cpus=2, var_dir=tmp_path)
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env
+    assert env["WARM_UP"] == "false"
+    env = child_environ(processes=2, port=8000, environ={"PROMETHEUS_MULTIPROC_DIR": "/srv/prom"}, cpus=2,
+                        var_dir=tmp_path, warm_up=False)
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == "/srv/prom"
+    assert "WARM_UP" not in env
