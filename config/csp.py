@@ -9,10 +9,10 @@ Images may come from the object store when downloads are redirected to signed UR
 spelled out, as older browsers do not let 'self' cover them).
 """
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 
+from config.middleware import AroundMiddleware
 from config.storage import storage_origin
 
 HEADER = "Content-Security-Policy"
@@ -37,27 +37,10 @@ def policy_build(*, host: str, secure: bool, extra_img: tuple[str, ...] = ()) ->
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
-class ContentSecurityPolicyMiddleware:
+class ContentSecurityPolicyMiddleware(AroundMiddleware):
     """Sets the policy unless the view already set one; `CSP_REPORT_ONLY` sends it as report-only."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
-        return self._apply(request, self.get_response(request))
-
-    async def _acall(self, request):
-        return self._apply(request, await self.get_response(request))
-
-    def _apply(self, request, response):
+    def after(self, request, response, state):
         header = f"{HEADER}-Report-Only" if settings.CSP_REPORT_ONLY else HEADER
         if HEADER in response or header in response:
             return response

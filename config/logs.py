@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from config.middleware import AroundMiddleware
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"[A-Za-z0-9._:-]{8,128}")  # anything else could forge log lines or headers
@@ -68,41 +68,15 @@ def _route(request) -> str:
     return match.route if match is not None else ""
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(AroundMiddleware):
     """First in MIDDLEWARE, so the id covers everything after it (sync and async views alike)."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
-        token, started = self._begin(request)
-        try:
-            response = self.get_response(request)
-            return self._end(request, response, started)
-        finally:
-            _request_id.reset(token)
-
-    async def _acall(self, request):
-        token, started = self._begin(request)
-        try:
-            response = await self.get_response(request)
-            return self._end(request, response, started)
-        finally:
-            _request_id.reset(token)
-
-    def _begin(self, request):
+    def before(self, request):
         request.request_id = request_id_accept(request.headers.get(HEADER))
         return _request_id.set(request.request_id), time.perf_counter()
 
-    def _end(self, request, response, started: float):
+    def after(self, request, response, state):
+        _token, started = state
         response[HEADER] = request.request_id
         access_log.info(
             "%s %s %s", request.method, request.path, response.status_code,
@@ -111,3 +85,6 @@ class RequestIdMiddleware:
                    "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
         )
         return response
+
+    def finish(self, state) -> None:
+        _request_id.reset(state[0])

@@ -14,7 +14,6 @@ import ipaddress
 import os
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import (
@@ -27,6 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 
+from config.middleware import AroundMiddleware
 from removal.pool import pool_stats
 
 UNMATCHED = "<unmatched>"  # requests no URL pattern matched share one label: no cardinality blow-up
@@ -96,29 +96,13 @@ def metrics_view(request):
     return HttpResponse(encoder(_registry()), content_type=content_type)
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(AroundMiddleware):
     """Counts and times every response by method, URL route (the pattern, not the path) and status."""
 
-    sync_capable = True
-    async_capable = True
+    def before(self, request):
+        return time.perf_counter()
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
-        started = time.perf_counter()
-        return self._observe(request, self.get_response(request), started)
-
-    async def _acall(self, request):
-        started = time.perf_counter()
-        return self._observe(request, await self.get_response(request), started)
-
-    def _observe(self, request, response, started: float):
+    def after(self, request, response, started: float):
         match = getattr(request, "resolver_match", None)
         route = match.route if match else STATIC if request.path.startswith(_static_prefix()) else UNMATCHED
         labels = {"method": request.method, "route": route, "status": str(response.status_code)}
