@@ -75,17 +75,17 @@ def install_error_handlers(api) -> None:
     api.add_exception_handler(Exception, _unexpected)
 
 
-def _is_api(request) -> bool:
-    return request.path.startswith(("/api/", "/rmbg"))
+def is_api_path(path: str) -> bool:
+    return path.startswith(("/api/", "/rmbg"))
 
 
 def not_found(request, exception=None):
-    if _is_api(request):
+    if is_api_path(request.path):
         return error_response(status=404, message="Not found")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
-    if _is_api(request):
+    if is_api_path(request.path):
         return error_response(status=500, message="Internal server error. Nothing was charged.")
     return defaults.server_error(request)

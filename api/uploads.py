@@ -2,7 +2,20 @@
 
 from dataclasses import dataclass
 
+from django.core.exceptions import SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
+
+from removal.errors import RemovalError
 from removal.options import RemovalOptions, form_parse
+
+
+class FormUnreadable(RemovalError):
+    """Django could not read the form (too many fields, or text fields over its memory limit)."""
+
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("The form data could not be read: too many fields, or text fields too large.")
 
 
 @dataclass(frozen=True)
@@ -20,8 +33,14 @@ def upload_read(request) -> Upload:
     treats it as a plain field with an empty value, not as a file, which is how it is told
     apart from a form with no image part at all. Reads the body: call it off the event loop.
     """
-    fields = {key: request.POST.get(key, "") for key in request.POST}
-    upload = request.FILES.get("image")
+    try:
+        fields = {key: request.POST.get(key, "") for key in request.POST}
+        upload = request.FILES.get("image")
+    except MultiPartParserError:
+        # Not a multipart body we can parse (no boundary, say): there is no image in it.
+        fields, upload = {}, None
+    except SuspiciousOperation as exc:  # RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+        raise FormUnreadable() from exc
     empty_file_input = upload is None and "image" in request.POST and request.POST["image"] == ""
     options = form_parse(fields, image_present=upload is not None, empty_file_input=empty_file_input)
     return Upload(fields=fields, data=upload.read(), filename=upload.name, options=options)

@@ -130,3 +130,21 @@ def test_it_answers_json_for_unknown_api_paths(client):
     response = client.get("/api/does-not-exist")
     assert response.status_code == 404
     assert response.json() == {"error": "Not found", "status": 404}
+
+
+def test_it_answers_a_wrong_method_in_json(client):
+    response = client.get("/rmbg")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"error": "Method Not Allowed", "status": 405}
+
+
+def test_it_treats_a_multipart_body_without_boundary_as_having_no_image(client):
+    response = client.generic("POST", "/rmbg", b"garbage", content_type="multipart/form-data")
+    assert_error(response, 400, "No image file provided. Please include an 'image' field in your form data.")
+
+
+def test_it_refuses_a_form_with_too_many_fields(client, small_png):
+    fields = [(f"f{i}", "x") for i in range(1001)]  # Django reads at most 1000
+    response = post(client, fields=fields, files=[("image", "a.png", small_png, "image/png")])
+    assert_error(response, 400, "The form data could not be read: too many fields, or text fields too large.")
