@@ -186,3 +186,17 @@ def test_it_returns_a_mask_for_rembg_js_return_mask(client, alice, api_key_for, 
     assert response.status_code == 200
     image = Image.open(io.BytesIO(response.content))
     assert (image.mode, image.size) == ("L", (200, 200))
+
+
+def test_it_accepts_an_upload_just_under_50_mb(client, alice, api_key_for):
+    """Django's own multipart limits must not refuse a valid large file."""
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 255, (4000, 4300, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, "BMP")
+    data = buffer.getvalue()
+    assert 49 * 1024**2 < len(data) < 50 * 1024**2
+    response = post(client, data, name="big.bmp", content_type="image/bmp", fields=[("w", "300")],
+                    headers={"x-api-key": api_key_for(alice)})
+    assert response.status_code == 200
+    assert (response["X-Width"], response["X-Height"]) == ("300", "279")
