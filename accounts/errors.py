@@ -1,20 +1,11 @@
-"""Typed authentication errors; the API and the editor render them through one handler.
+"""Typed authentication errors; the API and the editor render them through one handler."""
 
-Each error carries what the edge needs to answer (see the error convention in the contract):
-`status`, SPEC's exact `message`, optional field `details` and extra response `headers`.
-"""
+from config.errors import DomainError
 
 
-class AuthError(Exception):
-    status: int = 401
-    message: str = "authentication failed"
-
-    def __init__(self, message: str | None = None) -> None:
-        if message is not None:
-            self.message = message
-        self.details: list[dict] | None = None
-        self.headers: dict[str, str] = {}
-        super().__init__(self.message)
+class AuthError(DomainError):
+    status = 401
+    message = "authentication failed"
 
 
 class InvalidApiKey(AuthError):

@@ -12,13 +12,12 @@ from django.views import defaults
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from accounts.errors import AuthError
-from billing.errors import BillingError
+from config.errors import DomainError
 from removal.errors import RemovalError
 
 logger = logging.getLogger(__name__)
 
-DOMAIN_ERRORS = (RemovalError, AuthError, BillingError)
+DOMAIN_ERRORS = (RemovalError, DomainError)  # accounts, billing and editor errors are DomainErrors
 
 
 def error_body(*, status: int, message: str, details: list[dict] | None = None) -> dict:

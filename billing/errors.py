@@ -1,17 +1,12 @@
 """Billing's domain errors. The API and the editor render them; nothing here knows about HTTP
 beyond the status code and header values each error carries."""
 
+from config.errors import DomainError
 
-class BillingError(Exception):
-    status: int = 400
-    message: str = "Billing error"
 
-    def __init__(self, message: str | None = None, *, details: list[dict] | None = None,
-                 headers: dict[str, str] | None = None):
-        self.message = message or self.message
-        self.details = details
-        self.headers = dict(headers or {})
-        super().__init__(self.message)
+class BillingError(DomainError):
+    status = 400
+    message = "Billing error"
 
 
 class NoCreditsLeft(BillingError):

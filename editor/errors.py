@@ -4,23 +4,16 @@ Errors from removal, billing and accounts carry `status`, `message`, `details` a
 (see the error convention); the editor shows SPEC's message inline and, where it helps, a link.
 """
 
-from accounts.errors import AuthError, EmailNotVerified
+from accounts.errors import EmailNotVerified
 from api.errors import error_body as api_error_body
-from billing.errors import BillingError, NoCreditsLeft, RateLimited
-from removal.errors import RemovalError
+from billing.errors import NoCreditsLeft, RateLimited
+from config.errors import DomainError
 
 PRICING_URL = "/pricing/"
 
 
-class EditorError(Exception):
-    status: int = 400
-    message: str = "Editor error"
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.message
-        self.details: list[dict] | None = None
-        self.headers: dict[str, str] = {}
-        super().__init__(self.message)
+class EditorError(DomainError):
+    message = "Editor error"
 
 
 class LoginRequired(EditorError):
@@ -31,9 +24,6 @@ class LoginRequired(EditorError):
 class JobNotReady(EditorError):
     status = 409
     message = "This image is still being processed. Try again when it is done."
-
-
-DOMAIN_ERRORS = (RemovalError, BillingError, AuthError, EditorError)
 
 
 def _action(exc: Exception) -> dict | None:

@@ -9,10 +9,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
+from api.errors import DOMAIN_ERRORS
 from api.uploads import upload_read
 from config.storage import signed_url
 from editor import selectors, services
-from editor.errors import DOMAIN_ERRORS, LoginRequired, error_body
+from editor.errors import LoginRequired, error_body
 from editor.models import Job
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, MAX_SIDE
 from removal.options import options_parse
