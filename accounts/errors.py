@@ -1,6 +1,6 @@
 """Typed authentication errors; the API and the editor render them through one handler."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class AuthError(DomainError):

@@ -1,55 +1,26 @@
-"""The one place that turns a failure into SPEC's JSON error shape.
-
-Every domain error (removal, accounts, billing) carries `status`, `message`, `details` and
-`headers`; this module renders them as {"error": ..., "details"?: [...], "status": ...}.
-Anything unexpected becomes a JSON 500: an API client never sees an HTML error page.
-"""
-
-import logging
+"""ninja's exception handlers: every failure on the API answers through core.errors' one renderer."""
 
 from django.http import JsonResponse
-from django.views import defaults
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from config.errors import DomainError
-from removal.errors import RemovalError
-
-logger = logging.getLogger(__name__)
-
-DOMAIN_ERRORS = (RemovalError, DomainError)  # accounts, billing and editor errors are DomainErrors
-
-
-def error_body(*, status: int, message: str, details: list[dict] | None = None) -> dict:
-    body: dict = {"error": message}
-    if details:
-        body["details"] = details
-    body["status"] = status
-    return body
-
-
-def error_response(
-    *, status: int, message: str, details: list[dict] | None = None, headers: dict | None = None
-) -> JsonResponse:
-    response = JsonResponse(error_body(status=status, message=message, details=details), status=status)
-    for name, value in (headers or {}).items():
-        response[name] = str(value)
-    return response
+from core.errors import (
+    DOMAIN_ERRORS,
+    INTERNAL_ERROR,
+    error_response,
+    error_response_for,
+    unexpected_log,
+)
+from removal.errors import ValidationFailed
 
 
 def _domain(request, exc) -> JsonResponse:
-    return error_response(
-        status=exc.status, message=exc.message, details=exc.details, headers=exc.headers
-    )
+    return error_response_for(exc)
 
 
 def _ninja_validation(request, exc: NinjaValidationError) -> JsonResponse:
-    details = [
-        {"field": str(err.get("loc", ["?"])[-1]), "message": err.get("msg", "invalid value")}
-        for err in exc.errors
-    ]
-    message = details[0]["message"] if len(details) == 1 else "Multiple validation errors"
-    return error_response(status=400, message=message, details=details)
+    errors = [(str(err.get("loc", ["?"])[-1]), err.get("msg", "invalid value")) for err in exc.errors]
+    return error_response_for(ValidationFailed(errors))
 
 
 def _http_error(request, exc: HttpError) -> JsonResponse:
@@ -61,8 +32,8 @@ def _authentication(request, exc: AuthenticationError) -> JsonResponse:
 
 
 def _unexpected(request, exc: Exception) -> JsonResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
-    return error_response(status=500, message="Internal server error. Nothing was charged.")
+    unexpected_log(exc, where=f"{request.method} {request.path}")
+    return error_response(status=500, message=INTERNAL_ERROR)
 
 
 def install_error_handlers(api) -> None:
@@ -72,19 +43,3 @@ def install_error_handlers(api) -> None:
     api.add_exception_handler(AuthenticationError, _authentication)
     api.add_exception_handler(HttpError, _http_error)
     api.add_exception_handler(Exception, _unexpected)
-
-
-def is_api_path(path: str) -> bool:
-    return path.startswith(("/api/", "/rmbg"))
-
-
-def not_found(request, exception=None):
-    if is_api_path(request.path):
-        return error_response(status=404, message="Not found")
-    return defaults.page_not_found(request, exception)
-
-
-def server_error(request):
-    if is_api_path(request.path):
-        return error_response(status=500, message="Internal server error. Nothing was charged.")
-    return defaults.server_error(request)

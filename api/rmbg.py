@@ -11,9 +11,9 @@ from ninja import Router
 
 from api.auth import KeyTokenOrAnonymous
 from api.schemas import ERRORS_RMBG
-from api.uploads import upload_read
 from billing import quota, ratelimit
-from config import metrics
+from core import metrics
+from core.uploads import upload_read
 from removal import decode, pipeline
 from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
 from removal.pool import run_in_pool

@@ -1,7 +1,7 @@
 """Billing's domain errors. The API and the editor render them; nothing here knows about HTTP
 beyond the status code and header values each error carries."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class BillingError(DomainError):

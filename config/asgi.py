@@ -12,8 +12,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from api.body_limit import BodyLimitMiddleware  # noqa: E402
 from config.startup import process_start  # noqa: E402
+from core.body_limit import BodyLimitMiddleware  # noqa: E402
 from editor.routing import websocket_urlpatterns  # noqa: E402
 
 process_start()  # logs the execution provider and pool sizing; warms the model when WARM_UP is on

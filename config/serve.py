@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     uvicorn.run(
         APP, host=args.host, port=args.port, workers=args.workers, ws="websockets", lifespan="off",
-        log_config=None, access_log=False,  # Django's LOGGING (JSON) and config.logs' access line
+        log_config=None, access_log=False,  # Django's LOGGING (JSON) and core.logs' access line
         proxy_headers=False, timeout_graceful_shutdown=30,
     )
     return 0

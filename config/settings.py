@@ -50,11 +50,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.logs.RequestIdMiddleware",  # first: the id and the access line cover everything below
-    "config.metrics.MetricsMiddleware",
+    "core.logs.RequestIdMiddleware",  # first: the id and the access line cover everything below
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.csp.ContentSecurityPolicyMiddleware",
-    "api.middleware.ApiJsonErrorsMiddleware",
+    "core.csp.ContentSecurityPolicyMiddleware",
+    "core.api_errors.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,10 +179,10 @@ if LOG_FORMAT not in ("json", "plain"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "config.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
@@ -260,7 +260,7 @@ CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)  # config/csp.py: try a pol
 
 # Files: local (MEDIA_ROOT) unless a bucket is named; then private objects in S3-compatible storage
 # and short-lived signed URLs for downloads (config/storage.py).
-from config.storage import S3_BACKEND, s3_options  # noqa: E402
+from core.storage import S3_BACKEND, s3_options  # noqa: E402
 
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from api.health import healthz
 from billing.pages import home
-from config.metrics import metrics_view
+from core.health import healthz
+from core.metrics import metrics_view
 
 urlpatterns = [
     path("", home, name="home"),
@@ -18,5 +18,5 @@ urlpatterns = [
     path("", include("api.urls")),
 ]
 
-handler404 = "api.errors.not_found"
-handler500 = "api.errors.server_error"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

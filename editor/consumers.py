@@ -2,7 +2,7 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from config.metrics import WEBSOCKETS
+from core.metrics import WEBSOCKETS
 from editor.progress import user_group
 
 

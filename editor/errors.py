@@ -1,13 +1,12 @@
-"""The editor's own refusals, and the one function that turns any domain error into JSON.
+"""The editor's own refusals, and the links its page shows beside a domain error.
 
 Errors from removal, billing and accounts carry `status`, `message`, `details` and `headers`
 (see the error convention); the editor shows SPEC's message inline and, where it helps, a link.
 """
 
 from accounts.errors import EmailNotVerified
-from api.errors import error_body as api_error_body
 from billing.errors import NoCreditsLeft, RateLimited
-from config.errors import DomainError
+from core.errors import DomainError
 
 PRICING_URL = "/pricing/"
 
@@ -38,10 +37,7 @@ def _action(exc: Exception) -> dict | None:
     return None
 
 
-def error_body(exc: Exception) -> dict:
-    """SPEC §1's error shape, plus an optional `action` link for the page."""
-    body = api_error_body(status=exc.status, message=exc.message, details=getattr(exc, "details", None))
+def error_extra(exc: Exception) -> dict:
+    """What the editor adds to SPEC's error shape: an `action` link for the page, when one helps."""
     action = _action(exc)
-    if action:
-        body["action"] = action
-    return body
+    return {"action": action} if action else {}

@@ -23,7 +23,7 @@ from accounts.errors import EmailNotVerified
 from accounts.services import Caller, client_ip, email_is_verified
 from billing import quota, ratelimit
 from billing.errors import BillingError
-from config import metrics
+from core import metrics
 from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher

@@ -9,11 +9,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
-from api.errors import DOMAIN_ERRORS
-from api.uploads import upload_read
-from config.storage import signed_url
+from core.errors import DOMAIN_ERRORS, error_response_for
+from core.storage import signed_url
+from core.uploads import upload_read
 from editor import selectors, services
-from editor.errors import LoginRequired, error_body
+from editor.errors import LoginRequired, error_extra
 from editor.models import Job
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, MAX_SIDE
 from removal.options import options_parse
@@ -25,13 +25,10 @@ _FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail
 
 
 def _error_response(exc: Exception, *, job: Job | None = None) -> JsonResponse:
-    body = error_body(exc)
+    extra = error_extra(exc)
     if job is not None and job.pk and job.stage == Job.Stage.ERROR:
-        body["job"] = str(job.pk)
-    response = JsonResponse(body, status=exc.status)
-    for name, value in exc.headers.items():
-        response[name] = value
-    return response
+        extra["job"] = str(job.pk)
+    return error_response_for(exc, extra=extra)
 
 
 def _ref(request) -> str:

@@ -18,7 +18,7 @@ def test_it_is_503_when_redis_is_down(client, settings):
 
 
 def test_it_is_503_when_the_model_is_missing(client, settings, tmp_path, monkeypatch):
-    from api import health
+    from core import health
 
     monkeypatch.setattr(health, "_model_verified", False)
     settings.U2NET_HOME = tmp_path

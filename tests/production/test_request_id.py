@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from config.logs import JsonFormatter, RequestIdFilter
+from core.logs import JsonFormatter, RequestIdFilter
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ async def test_it_tags_records_under_the_async_handler(async_client, log_lines):
 
 
 def test_it_tags_records_logged_anywhere_during_the_request(rf):
-    from config.logs import RequestIdMiddleware
+    from core.logs import RequestIdMiddleware
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

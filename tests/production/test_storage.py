@@ -10,7 +10,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 
-from config.storage import S3_BACKEND, s3_options, signed_url, storage_origin
+from core.storage import S3_BACKEND, s3_options, signed_url, storage_origin
 from tests.production.conftest import ROOT
 
 S3_ENV = {

@@ -7,8 +7,8 @@ paths only, keeping their status and headers such as Allow.
 
 from http import HTTPStatus
 
-from api.errors import error_response, is_api_path
-from config.middleware import AroundMiddleware
+from core.errors import error_response, is_api_path
+from core.middleware import AroundMiddleware
 
 
 class ApiJsonErrorsMiddleware(AroundMiddleware):

@@ -9,7 +9,7 @@ Bodies within the slack go on to the view, which checks the file's exact size.
 
 import json
 
-from api.errors import error_body
+from core.errors import error_body
 from removal.decode import MAX_BYTES, size_error
 
 SLACK = 1024 * 1024  # room for the other form fields and the multipart framing

@@ -5,15 +5,15 @@ inline, so `script-src 'self'` holds; `tests/production/test_csp.py` parses the 
 keep it that way. Styles allow 'unsafe-inline' because some account pages carry a `<style>`
 block and Swagger UI sets style attributes; CSS injection cannot run code.
 Images may come from the object store when downloads are redirected to signed URLs
-(`config.storage.storage_origin`), and the editor's websocket is same-origin (`ws:`/`wss:`
+(`core.storage.storage_origin`), and the editor's websocket is same-origin (`ws:`/`wss:`
 spelled out, as older browsers do not let 'self' cover them).
 """
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 
-from config.middleware import AroundMiddleware
-from config.storage import storage_origin
+from core.middleware import AroundMiddleware
+from core.storage import storage_origin
 
 HEADER = "Content-Security-Policy"
 

@@ -26,7 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 
-from config.middleware import AroundMiddleware
+from core.middleware import AroundMiddleware
 from removal.pool import pool_stats
 
 UNMATCHED = "<unmatched>"  # requests no URL pattern matched share one label: no cardinality blow-up

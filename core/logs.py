@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from config.middleware import AroundMiddleware
+from core.middleware import AroundMiddleware
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"[A-Za-z0-9._:-]{8,128}")  # anything else could forge log lines or headers
