@@ -10,8 +10,8 @@ from core.errors import (
     error_response,
     error_response_for,
     unexpected_log,
+    validation_failed_from,
 )
-from removal.errors import ValidationFailed
 
 
 def _domain(request, exc) -> JsonResponse:
@@ -19,8 +19,7 @@ def _domain(request, exc) -> JsonResponse:
 
 
 def _ninja_validation(request, exc: NinjaValidationError) -> JsonResponse:
-    errors = [(str(err.get("loc", ["?"])[-1]), err.get("msg", "invalid value")) for err in exc.errors]
-    return error_response_for(ValidationFailed(errors))
+    return error_response_for(validation_failed_from(exc.errors))
 
 
 def _http_error(request, exc: HttpError) -> JsonResponse:

@@ -1,25 +1,18 @@
-"""GET /api/membership-usage: plan, balances and usage. SPEC §3."""
+"""GET /api/membership-usage: plan, balances and usage. SPEC §3.
+
+The query is parsed at the edge by its schema (billing.usage_query.UsageQuery); the billing service
+receives typed values.
+"""
 
 from django.http import JsonResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from api.auth import ApiKeyRequired
 from api.schemas import ERRORS_USAGE, BillingCyclesOut, MembershipUsageOut
-from billing.usage import membership_usage
+from billing.usage import billing_cycles_list, membership_usage
+from billing.usage_query import UsageQuery
 
 router = Router(tags=["Account"])
-
-
-class UsageQuery(Schema):
-    # Declared as strings so that a bad value reaches the billing service, which answers
-    # every mode's errors in SPEC's JSON shape; the types below are for the reference.
-    year: str | None = None
-    month: str | None = None
-    periodStartUnix: str | None = None
-    expand: str | None = None
-    includeBillingCycle: str | None = None
-    listBillingCycles: str | None = None
-
 
 @router.get(
     "/api/membership-usage",
@@ -28,5 +21,9 @@ class UsageQuery(Schema):
     summary="Plan, credit balances and usage for a month or billing cycle",
 )
 def membership_usage_get(request, query: Query[UsageQuery]):
-    params = {key: value for key, value in request.GET.items()}
-    return JsonResponse(membership_usage(user_id=request.auth.user.id, params=params))
+    user_id = request.auth.user.id
+    if query.listBillingCycles:
+        return JsonResponse({"billingCycles": billing_cycles_list(user_id=user_id)})
+    # JsonResponse, not the schema: `billingCycle` is absent (not null) unless asked for.
+    return JsonResponse(membership_usage(user_id=user_id, year=query.year, month=query.month,
+                                         period_start=query.periodStartUnix, with_cycle=query.with_cycle))

@@ -31,11 +31,6 @@ class DailyLimitReached(BillingError):
     message = "You've reached your daily limit. Please sign up for more access."
 
 
-class UsageQueryInvalid(BillingError):
-    status = 400
-    message = "Invalid usage query"
-
-
 class BillingOff(BillingError):
     status = 503
     message = "Billing is off: this server has no Stripe keys configured."

@@ -12,14 +12,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
+from pydantic import ValidationError
 
 from billing import stripe_client
 from billing.chart import daily_usage_svg
-from billing.errors import BillingUnavailable, UsageQueryInvalid
+from billing.errors import BillingUnavailable
 from billing.plans import packs_all, plans_all
 from billing.state import membership_label
-from billing.usage import membership_usage, usage_daily
+from billing.usage import billing_cycles_list, membership_usage, usage_daily
+from billing.usage_query import UsageQuery
 from billing.views import BILLING_OFF_MESSAGE
+from core.errors import validation_failed_from
 
 MAX_CHART_DAYS = 92  # a window longer than a quarter (yearly plans) charts its most recent 92 days
 
@@ -56,13 +59,12 @@ def _chart_days(cycle: dict, today: date) -> tuple[date, date]:
     return max(first, last - timedelta(days=MAX_CHART_DAYS - 1)), last
 
 
-def _usage_context(user_id: int, selected: str) -> dict:
-    current = membership_usage(user_id=user_id, params={"expand": "billing_cycle"})
+def _usage_context(user_id: int, selected: int | None) -> dict:
+    current = membership_usage(user_id=user_id, with_cycle=True)
     payload = current
-    if selected and selected != str(current["billingCycle"]["periodStartUnix"]):
-        payload = membership_usage(user_id=user_id, params={"periodStartUnix": selected,
-                                                            "expand": "billing_cycle"})
-    cycles = membership_usage(user_id=user_id, params={"listBillingCycles": "true"})["billingCycles"]
+    if selected is not None and selected != current["billingCycle"]["periodStartUnix"]:
+        payload = membership_usage(user_id=user_id, period_start=selected, with_cycle=True)
+    cycles = billing_cycles_list(user_id=user_id)
     cycle = payload["billingCycle"]
     first, last = _chart_days(cycle, datetime.now(UTC).date())
     return {
@@ -85,11 +87,18 @@ def _usage_context(user_id: int, selected: str) -> dict:
 def usage(request: HttpRequest) -> HttpResponse:
     context = {"stripe_enabled": stripe_client.stripe_enabled(), "billing_off": BILLING_OFF_MESSAGE}
     try:
-        context.update(_usage_context(request.user.pk, request.GET.get("periodStartUnix", "").strip()))
-    except (UsageQueryInvalid, BillingUnavailable) as exc:
-        context["error"] = exc.message
-        return render(request, "billing/usage.html", context, status=exc.status)
+        query = UsageQuery.model_validate({"periodStartUnix": request.GET.get("periodStartUnix")})
+        context.update(_usage_context(request.user.pk, query.periodStartUnix))
+    except ValidationError as exc:
+        return _usage_error(request, context, validation_failed_from(exc.errors()))
+    except BillingUnavailable as exc:
+        return _usage_error(request, context, exc)
     return render(request, "billing/usage.html", context)
+
+
+def _usage_error(request: HttpRequest, context: dict, exc) -> HttpResponse:
+    context["error"] = exc.message
+    return render(request, "billing/usage.html", context, status=exc.status)
 
 
 def pricing(request: HttpRequest) -> HttpResponse:

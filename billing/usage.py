@@ -1,56 +1,12 @@
 """Usage queries: the SPEC §3 `membership-usage` payloads and the daily series for the usage page."""
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from billing import redis_client as rc
-from billing.errors import UsageQueryInvalid
 from billing.plans import plan_free
 from billing.windows import Window, current_window, month_bounds, now_utc
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 MAX_UNIX = 253402300799  # 9999-12-31T23:59:59Z
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[dict] = []
-
-    def add(self, field: str, message: str) -> None:
-        self.items.append({"field": field, "message": message})
-
-    def raise_any(self) -> None:
-        if self.items:
-            message = self.items[0]["message"] if len(self.items) == 1 else "Multiple validation errors"
-            raise UsageQueryInvalid(message, details=self.items)
-
-
-def _flag(params: Mapping[str, str], name: str, errors: _Errors) -> bool:
-    raw = params.get(name)
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value not in _FALSE:
-        errors.add(name, f"'{name}' must be true or false, got: '{raw}'")
-    return False
-
-
-def _int(params: Mapping[str, str], name: str, low: int, high: int, errors: _Errors) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        errors.add(name, f"'{name}' must be an integer, got: '{raw}'")
-        return None
-    if not low <= value <= high:
-        errors.add(name, f"'{name}' must be between {low} and {high}, got: {value}")
-        return None
-    return value
 
 
 def _state(user_id: int) -> dict:
@@ -142,28 +98,12 @@ def _billing_cycle(user_id: int, window: Window, app: int, api: int, state: dict
     }
 
 
-def membership_usage(*, user_id: int, params: Mapping[str, str], now: datetime | None = None) -> dict:
-    """The `GET /api/membership-usage` payload for `params` (the raw query string values).
-
-    Raises UsageQueryInvalid (400) for invalid values and for `periodStartUnix` with `year`/`month`.
-    """
+def membership_usage(*, user_id: int, year: int | None = None, month: int | None = None,
+                     period_start: int | None = None, with_cycle: bool = False,
+                     now: datetime | None = None) -> dict:
+    """The `GET /api/membership-usage` payload: a calendar month (default: the current one) or, with
+    `period_start`, that billing window; `with_cycle` adds the `billingCycle` object."""
     now = now_utc(now)
-    errors = _Errors()
-    if _flag(params, "listBillingCycles", errors):
-        errors.raise_any()
-        return {"billingCycles": billing_cycles_list(user_id=user_id)}
-
-    year = _int(params, "year", 1, 9999, errors)
-    month = _int(params, "month", 1, 12, errors)
-    period_start = _int(params, "periodStartUnix", 0, MAX_UNIX, errors)
-    expand = {flag.strip() for flag in (params.get("expand") or "").split(",") if flag.strip()}
-    want_cycle = _flag(params, "includeBillingCycle", errors) or "billing_cycle" in expand
-    given = [name for name in ("year", "month") if (params.get(name) or "").strip()]
-    if (params.get("periodStartUnix") or "").strip() and given:
-        errors.add("periodStartUnix",
-                   "Cannot use 'periodStartUnix' together with 'year' or 'month'. Choose one or the other.")
-    errors.raise_any()
-
     state = _state(user_id)
     if period_start is not None:
         app, api = _cycle_usage(user_id, period_start)
@@ -173,19 +113,23 @@ def membership_usage(*, user_id: int, params: Mapping[str, str], now: datetime |
         "membership": state["membership"], "credits": state["credits"], "prepaidCredits": state["prepaid"],
         "app_usage": app, "api_usage": api,
     }
-    if want_cycle:
-        if period_start is not None:
-            window = _window_for_start(user_id, period_start, state)
-        else:
-            window = current_window(period_start=state["period_start"], period_end=state["period_end"],
-                                    now=now)
-            if window.synced:
-                app, api = _cycle_usage(user_id, window.start)
-            else:
-                # the reserve script counts the calendar month by its month keys; show the same numbers
-                app, api = _month_usage(user_id, now.year, now.month)
-        payload["billingCycle"] = _billing_cycle(user_id, window, app, api, state)
+    if with_cycle:
+        payload["billingCycle"] = _billing_cycle_for(user_id, period_start, state, now)
     return payload
+
+
+def _billing_cycle_for(user_id: int, period_start: int | None, state: dict, now: datetime) -> dict:
+    if period_start is not None:
+        window = _window_for_start(user_id, period_start, state)
+        app, api = _cycle_usage(user_id, period_start)
+    else:
+        window = current_window(period_start=state["period_start"], period_end=state["period_end"], now=now)
+        if window.synced:
+            app, api = _cycle_usage(user_id, window.start)
+        else:
+            # the reserve script counts the calendar month by its month keys; show the same numbers
+            app, api = _month_usage(user_id, now.year, now.month)
+    return _billing_cycle(user_id, window, app, api, state)
 
 
 def usage_daily(*, user_id: int, start: date, end: date) -> list[dict]:

@@ -8,8 +8,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from removal.fields import bool_parse
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -20,12 +19,11 @@ def env_bool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false/1/0/yes/no/on/off), got {raw!r}")
+    try:
+        return bool_parse(raw, default=False)  # set but blank means off
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a boolean (true/false/1/0/yes/no/on/off), got {raw!r}") from None
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:

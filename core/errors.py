@@ -14,7 +14,7 @@ import logging
 from django.http import JsonResponse
 from django.views import defaults
 
-from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
+from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError, ValidationFailed
 
 log = logging.getLogger("cutout.errors")
 
@@ -70,6 +70,12 @@ def processing_failed(exc: BaseException, *, where: str) -> RemovalError | Domai
         return exc
     unexpected_log(exc, where=where)
     return ProcessingFailed(PROCESSING_FAILED)
+
+
+def validation_failed_from(errors: list) -> ValidationFailed:
+    """pydantic's (or ninja's) error list as our one envelope: the field is the last part of `loc`."""
+    return ValidationFailed([(str((err.get("loc") or ["?"])[-1]), err.get("msg", "invalid value"))
+                             for err in errors])
 
 
 def is_api_path(path: str) -> bool:

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 
 import webcolors
 
-from removal.errors import NO_FILE_SELECTED, NO_IMAGE_PROVIDED, ValidationFailed
+from removal.errors import NO_FILE_SELECTED, NO_IMAGE_PROVIDED
+from removal.fields import FieldErrors, bool_parse
 
 MAX_SIDE = 10000
 FORMATS = ("webp", "png", "jpeg", "bmp")
 _FORMAT_ALIASES = {"jpg": "jpeg"}
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 _HEX = re.compile(r"#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})", re.IGNORECASE)
 
 RGBA = tuple[int, int, int, int]
@@ -37,12 +36,7 @@ class RemovalOptions:
     return_base64: bool = False
 
 
-class _Errors(list):
-    def add(self, field: str, message: str) -> None:
-        self.append((field, message))
-
-
-def _parse_format(raw: str, errors: _Errors) -> str:
+def _parse_format(raw: str, errors: FieldErrors) -> str:
     value = raw.strip().lower()
     if not value:
         return "webp"
@@ -53,7 +47,7 @@ def _parse_format(raw: str, errors: _Errors) -> str:
     return value
 
 
-def _parse_side(field: str, raw: str, errors: _Errors) -> int | None:
+def _parse_side(field: str, raw: str, errors: FieldErrors) -> int | None:
     value = raw.strip()
     if not value:
         return None
@@ -73,16 +67,12 @@ def _parse_side(field: str, raw: str, errors: _Errors) -> int | None:
     return None
 
 
-def _parse_bool(field: str, raw: str | None, default: bool, errors: _Errors) -> bool:
-    value = (raw or "").strip().lower()
-    if not value:
+def _parse_bool(field: str, raw: str | None, default: bool, errors: FieldErrors) -> bool:
+    try:
+        return bool_parse(raw, default=default)
+    except ValueError:
+        errors.add(field, f"'{field}' must be a boolean (true/false/1/0/yes/no/on/off), got: '{raw}'")
         return default
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    errors.add(field, f"'{field}' must be a boolean (true/false/1/0/yes/no/on/off), got: '{raw}'")
-    return default
 
 
 def color_parse(raw: str) -> RGBA | None:
@@ -106,7 +96,7 @@ def color_parse(raw: str) -> RGBA | None:
     return (rgb.red, rgb.green, rgb.blue, 255)
 
 
-def _parse_color(raw: str, errors: _Errors) -> RGBA | None:
+def _parse_color(raw: str, errors: FieldErrors) -> RGBA | None:
     if not raw.strip():
         return None
     color = color_parse(raw)
@@ -118,7 +108,7 @@ def _parse_color(raw: str, errors: _Errors) -> RGBA | None:
     return color
 
 
-def _parse_angle(raw: str, errors: _Errors) -> float:
+def _parse_angle(raw: str, errors: FieldErrors) -> float:
     value = raw.strip()
     if not value:
         return 0.0
@@ -135,9 +125,7 @@ def _parse_angle(raw: str, errors: _Errors) -> float:
     return angle
 
 
-def options_parse(fields: Mapping[str, str]) -> RemovalOptions:
-    """Parse raw form values. Raises ValidationFailed listing every invalid field."""
-    errors = _Errors()
+def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOptions:
     get = fields.get
     fmt = _parse_format(get("format") or "", errors)
     width = _parse_side("w", get("w") or "", errors)
@@ -150,12 +138,18 @@ def options_parse(fields: Mapping[str, str]) -> RemovalOptions:
     angle = _parse_angle(get("angle") or "", errors)
     expand = _parse_bool("expand", get("expand"), True, errors)
     return_base64 = _parse_bool("return_base64", get("return_base64"), False, errors)
-    if errors:
-        raise ValidationFailed(errors)
     return RemovalOptions(
         format=fmt, width=width, height=height, exact_resize=exact_resize, mask=mask,
         bg_color=bg_color, angle=angle, expand=expand, return_base64=return_base64,
     )
+
+
+def options_parse(fields: Mapping[str, str]) -> RemovalOptions:
+    """Parse raw form values. Raises ValidationFailed listing every invalid field."""
+    errors = FieldErrors()
+    options = _options_read(fields, errors)
+    errors.raise_any()
+    return options
 
 
 def form_parse(
@@ -166,13 +160,9 @@ def form_parse(
     `empty_file_input` is what a browser sends for a file input left empty (a part with
     filename=""); SPEC answers it differently from a form with no image part at all.
     """
-    errors: list[tuple[str, str]] = []
+    errors = FieldErrors()
     if not image_present:
-        errors.append(("image", NO_FILE_SELECTED if empty_file_input else NO_IMAGE_PROVIDED))
-    try:
-        options = options_parse(fields)
-    except ValidationFailed as exc:
-        raise ValidationFailed(errors + [(d["field"], d["message"]) for d in exc.details]) from None
-    if errors:
-        raise ValidationFailed(errors)
+        errors.add("image", NO_FILE_SELECTED if empty_file_input else NO_IMAGE_PROVIDED)
+    options = _options_read(fields, errors)
+    errors.raise_any()
     return options

@@ -72,13 +72,50 @@ def test_it_lists_billing_cycles_only(client, alice, alice_headers):
     assert cycles[0]["periodStartUnix"] > cycles[1]["periodStartUnix"]
 
 
-@pytest.mark.parametrize("query", ["month=13", "year=0", "year=abc", "periodStartUnix=1740441600&year=2026",
-                                   "periodStartUnix=1740441600&month=2"])
-def test_it_refuses_bad_query_values(client, alice_headers, query):
-    response = client.get(f"/api/membership-usage?{query}", headers=alice_headers)
+@pytest.mark.parametrize("params, field, message", [
+    ({"month": "13"}, "month", "'month' must be between 1 and 12, got: 13"),
+    ({"month": "0"}, "month", "'month' must be between 1 and 12, got: 0"),
+    ({"year": "0"}, "year", "'year' must be between 1 and 9999, got: 0"),
+    ({"year": "10000"}, "year", "'year' must be between 1 and 9999, got: 10000"),
+    ({"year": "abc"}, "year", "'year' must be an integer, got: 'abc'"),
+    ({"year": "{raw}"}, "year", "'year' must be an integer, got: '{raw}'"),
+    ({"periodStartUnix": "soon"}, "periodStartUnix", "'periodStartUnix' must be an integer, got: 'soon'"),
+    ({"periodStartUnix": "-1"}, "periodStartUnix",
+     "'periodStartUnix' must be between 0 and 253402300799, got: -1"),
+    ({"periodStartUnix": "1740441600", "year": "2025"}, "periodStartUnix",
+     "Cannot use 'periodStartUnix' together with 'year' or 'month'. Choose one or the other."),
+    ({"periodStartUnix": "1740441600", "month": "3"}, "periodStartUnix",
+     "Cannot use 'periodStartUnix' together with 'year' or 'month'. Choose one or the other."),
+    ({"listBillingCycles": "maybe"}, "listBillingCycles",
+     "'listBillingCycles' must be true or false, got: 'maybe'"),
+    ({"includeBillingCycle": "2"}, "includeBillingCycle",
+     "'includeBillingCycle' must be true or false, got: '2'"),
+])
+def test_it_refuses_bad_query_values(client, alice_headers, params, field, message):
+    response = client.get("/api/membership-usage", params, headers=alice_headers)
     assert response.status_code == 400
+    assert response.json() == {"error": message, "details": [{"field": field, "message": message}],
+                               "status": 400}
+
+
+def test_it_reports_all_errors_together(client, alice_headers):
+    response = client.get("/api/membership-usage", {"year": "x", "month": "13"}, headers=alice_headers)
     body = response.json()
-    assert body["status"] == 400 and body["error"]
+    assert body["error"] == "Multiple validation errors"
+    assert [d["field"] for d in body["details"]] == ["year", "month"]
+
+
+def test_it_ignores_every_other_parameter_when_listing_cycles(client, alice_headers):
+    response = client.get("/api/membership-usage", {"listBillingCycles": "1", "year": "0", "month": "x"},
+                          headers=alice_headers)
+    assert response.status_code == 200
+    assert list(response.json()) == ["billingCycles"]
+
+
+def test_it_leaves_the_billing_cycle_out_unless_asked(client, alice_headers):
+    assert "billingCycle" not in client.get("/api/membership-usage", headers=alice_headers).json()
+    body = client.get("/api/membership-usage", {"expand": "foo,billing_cycle"}, headers=alice_headers).json()
+    assert body["billingCycle"]["stripeBillingSynced"] is False
 
 
 def test_it_needs_an_api_key(client, alice):

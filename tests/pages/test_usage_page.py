@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from billing import quota
-from billing.usage import membership_usage, usage_daily
+from billing.usage import billing_cycles_list, membership_usage, usage_daily
 
 from .conftest import page_read
 
@@ -33,7 +33,7 @@ def test_it_shows_the_usage_services_numbers_for_the_current_window(alice_client
     response = alice_client.get("/account/usage/")
     assert response.status_code == 200
     page = page_read(response.content.decode())
-    expected = membership_usage(user_id=seeded.user.pk, params={"expand": "billing_cycle"})
+    expected = membership_usage(user_id=seeded.user.pk, with_cycle=True)
     _assert_numbers(page, expected)
     # and they are the seeded state: Premium-1000, current period 1 app + 4 API, 100 prepaid
     assert (expected["membership"], expected["prepaidCredits"]) == ("Premium-1000", 100)
@@ -47,7 +47,7 @@ def test_it_shows_the_usage_services_numbers_for_the_current_window(alice_client
 
 def test_it_fills_the_picker_from_list_billing_cycles(alice_client, seeded):
     page = page_read(alice_client.get("/account/usage/").content.decode())
-    cycles = membership_usage(user_id=seeded.user.pk, params={"listBillingCycles": "1"})["billingCycles"]
+    cycles = billing_cycles_list(user_id=seeded.user.pk)
     assert [int(o["value"]) for o in page.options] == [c["periodStartUnix"] for c in cycles]
     assert [c["periodStartUnix"] for c in cycles] == [seeded.current[0], seeded.previous[0]]
     assert [int(o["value"]) for o in page.options if "selected" in o] == [seeded.current[0]]
@@ -58,8 +58,7 @@ def test_it_switches_to_the_picked_window(alice_client, seeded):
     response = alice_client.get("/account/usage/", {"periodStartUnix": str(start)})
     assert response.status_code == 200
     page = page_read(response.content.decode())
-    expected = membership_usage(user_id=seeded.user.pk,
-                                params={"periodStartUnix": str(start), "expand": "billing_cycle"})
+    expected = membership_usage(user_id=seeded.user.pk, period_start=start, with_cycle=True)
     _assert_numbers(page, expected)
     assert (page.value("usage-app"), page.value("usage-api"), page.value("usage-used")) == (3, 2, 5)
     assert (page.value("usage-start"), page.value("usage-end")) == seeded.previous
@@ -85,7 +84,7 @@ def test_it_uses_the_calendar_month_before_stripe_has_a_period(client, bob):
     quota.credits_commit(reservation=quota.credits_reserve(user_id=bob.pk, source="api", now=now))
     client.force_login(bob)
     page = page_read(client.get("/account/usage/").content.decode())
-    expected = membership_usage(user_id=bob.pk, params={"expand": "billing_cycle"})
+    expected = membership_usage(user_id=bob.pk, with_cycle=True)
     _assert_numbers(page, expected)
     assert expected["billingCycle"]["stripeBillingSynced"] is False
     assert page.text("usage-window-kind") == "Calendar month (UTC)"
@@ -97,7 +96,7 @@ def test_it_uses_the_calendar_month_before_stripe_has_a_period(client, bob):
 def test_it_lists_the_current_window_even_before_any_usage(client, charlie):
     client.force_login(charlie)
     page = page_read(client.get("/account/usage/").content.decode())
-    expected = membership_usage(user_id=charlie.pk, params={"expand": "billing_cycle"})
+    expected = membership_usage(user_id=charlie.pk, with_cycle=True)
     _assert_numbers(page, expected)
     assert [int(o["value"]) for o in page.options] == [expected["billingCycle"]["periodStartUnix"]]
     assert [d["data-app"] for d in page.days] == ["0"] * len(page.days)
