@@ -1,22 +1,21 @@
 """POST /rmbg (and /api/rmbg): remove a background. SPEC §1.
 
 The order matters and is the contract: auth → short-term limit → every field validated →
-image decoded and checked → one credit reserved → pipeline in the bounded pool → the credit
+image decoded and checked → one credit held (billing.charge) → the pipeline → the credit
 committed, or refunded on failure. Nothing is charged for a request that fails.
 """
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpResponse
 from ninja import Router
 
 from api.auth import KeyTokenOrAnonymous
 from api.schemas import ERRORS_RMBG
-from billing import quota, ratelimit
-from core import metrics
+from billing import ratelimit
+from billing.charge import credit_held
 from core.uploads import upload_read
-from removal import decode, pipeline
-from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
-from removal.pool import run_in_pool
+from removal import pipeline
 
 router = Router(tags=["Background removal"])
 
@@ -68,10 +67,6 @@ RMBG_OPENAPI = {
 }
 
 
-def _process(image, opts):
-    return pipeline.render(image, pipeline.mask_compute(image), opts)
-
-
 @router.post(
     "/rmbg",
     auth=KeyTokenOrAnonymous(),
@@ -88,29 +83,12 @@ async def rmbg(request):
     caller = request.auth
     limit = await sync_to_async(ratelimit.ratelimit_check)(caller=caller)
     upload = await sync_to_async(upload_read, thread_sensitive=False)(request)
-    image = await run_in_pool(decode.image_load, upload.data, upload.filename)
-
-    reservation = None
-    if caller.user is None:
-        await sync_to_async(ratelimit.anonymous_daily_check)(ip=caller.ip)
-    else:
-        reservation = await sync_to_async(quota.credits_reserve)(user_id=caller.user.id, source=caller.source)
-    try:
-        result = await run_in_pool(_process, image, upload.options)
-    except Exception as exc:
-        if reservation is not None:
-            await sync_to_async(quota.credits_refund)(reservation=reservation)
-        else:
-            await sync_to_async(ratelimit.anonymous_daily_refund)(ip=caller.ip)
-        if isinstance(exc, RemovalError) and exc.status != 500:
-            raise  # e.g. the pool is full: 503 with Retry-After, still nothing charged
-        raise ProcessingFailed(PROCESSING_FAILED) from exc
-    if reservation is not None:
-        await sync_to_async(quota.credits_commit)(reservation=reservation)
-    metrics.image_processed(source=caller.source)
-
+    image = await pipeline.image_decode(upload.data, upload.filename)
+    async with credit_held(caller=caller, where="POST /rmbg") as charge:
+        cutout = await pipeline.cutout_make(image, upload.options, model=settings.REMBG_MODEL)
+    result = cutout.result
     response = HttpResponse(result.data, content_type=result.content_type)
-    response["X-Credits-Charged"] = "1" if reservation is not None else "0"
+    response["X-Credits-Charged"] = str(charge.credits)
     response["X-Width"] = str(result.width)
     response["X-Height"] = str(result.height)
     for name, value in limit.headers.items():

@@ -1,25 +1,20 @@
 """The durable usage ledger: one row per charge, refund and grant, unique by idempotency key.
 
-Each write is a single INSERT (get_or_create) in autocommit mode — no long transaction, no Redis
-or HTTP call inside one. `usage_rebuild()` restores the Redis counters and balances from it.
+A charge row is written `reserved` before any work and settled once, by a conditional UPDATE:
+`committed` when the image is delivered, `refunded` when it is not. Whichever settles first wins,
+so a late refund can never undo a delivered image and a late commit never revives a refund.
+Each write is a single statement in autocommit mode — no long transaction, no Redis or HTTP call
+inside one. billing/rebuild.py restores the Redis counters and balances from these rows.
 """
 
 import threading
-from collections import defaultdict
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date
-from typing import TYPE_CHECKING
+from datetime import date, datetime
 
-from django.conf import settings
 from django.db import IntegrityError, connection
-from django.db.models import Sum
 
-from billing import redis_client as rc
-from billing.models import BillingAccount, LedgerEntry
-
-if TYPE_CHECKING:
-    from billing.quota import Reservation
-
+from billing.models import LedgerEntry
+from billing.reservation import Reservation
 
 _sqlite_lock = threading.RLock()  # re-entrant: webhook handlers write ledger rows inside it
 
@@ -40,7 +35,7 @@ def _get_or_create(idempotency_key: str, **fields) -> tuple[LedgerEntry, bool]:
             return LedgerEntry.objects.get(idempotency_key=idempotency_key), False
 
 
-def _usage_fields(reservation: "Reservation") -> dict:
+def _usage_fields(reservation: Reservation) -> dict:
     return {
         "user_id": reservation.user_id, "bucket": reservation.bucket, "source": reservation.source,
         "reference": reservation.id, "period_start": reservation.window_start,
@@ -48,16 +43,46 @@ def _usage_fields(reservation: "Reservation") -> dict:
     }
 
 
-def charge_record(*, reservation: "Reservation") -> LedgerEntry:
+def charge_record(*, reservation: Reservation) -> LedgerEntry:
+    """The charge row, `reserved` until settled (a second call returns the row as it is)."""
     entry, _ = _get_or_create(reservation.charge_key, kind=LedgerEntry.Kind.CHARGE, credits=-1,
-                              **_usage_fields(reservation))
+                              state=LedgerEntry.State.RESERVED, **_usage_fields(reservation))
     return entry
 
 
-def refund_record(*, reservation: "Reservation") -> LedgerEntry:
+def charge_settle(*, reservation: Reservation, state: str) -> str:
+    """Settle a reserved charge as `committed` or `refunded`; returns the state the row has now.
+
+    The UPDATE only matches a row still `reserved`: the race between a worker's commit and the
+    sweeper's refund has exactly one winner, decided here, in the database.
+    """
+    rows = LedgerEntry.objects.filter(idempotency_key=reservation.charge_key, kind=LedgerEntry.Kind.CHARGE)
+    with db_serialized():
+        rows.filter(state=LedgerEntry.State.RESERVED).update(state=state)
+    current = rows.values_list("state", flat=True).first()
+    return current or ""
+
+
+def refund_record(*, reservation: Reservation) -> LedgerEntry:
     entry, _ = _get_or_create(reservation.refund_key, kind=LedgerEntry.Kind.REFUND, credits=1,
                               **_usage_fields(reservation))
     return entry
+
+
+def charges_stale(*, before: datetime) -> list[Reservation]:
+    """Charges still `reserved` that were written before `before`: their worker died, or never settled."""
+    rows = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE, state=LedgerEntry.State.RESERVED,
+                                      created_at__lt=before)
+    return [_reservation_of(entry) for entry in rows]
+
+
+def _reservation_of(entry: LedgerEntry) -> Reservation:
+    attempt = int(entry.idempotency_key.rsplit(":", 1)[1])  # charge:<reservation id>:<attempt>
+    return Reservation(
+        id=entry.reference, user_id=entry.user_id, source=entry.source, bucket=entry.bucket,
+        window_start=entry.period_start or 0, synced=False, year=entry.year or 0, month=entry.month or 0,
+        day=entry.day.isoformat() if entry.day else "", attempt=attempt, state=entry.state,
+    )
 
 
 def plan_grant_record(*, user_id: int, idempotency_key: str, credits: int, period_start: int,
@@ -75,55 +100,3 @@ def pack_grant_record(*, user_id: int, idempotency_key: str, credits: int,
         idempotency_key, user_id=user_id, kind=LedgerEntry.Kind.PACK_GRANT,
         bucket=LedgerEntry.Bucket.PREPAID, credits=credits, reference=reference,
     )
-
-
-def usage_rebuild() -> dict[str, int]:
-    """Write every usage counter, prepaid balance and account state back to Redis from the database.
-
-    Values are SET (not added), so running it twice, or on a Redis that kept part of its data, gives
-    the same result. In-flight reservations are not restored: their charge rows count as charges.
-    """
-    counters: dict[str, int] = defaultdict(int)
-    cycles: dict[int, set[int]] = defaultdict(set)
-    rows = (
-        LedgerEntry.objects.filter(kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND])
-        .values("user_id", "source", "year", "month", "period_start", "day")
-        .annotate(total=Sum("credits"))
-    )
-    for row in rows:
-        used = -row["total"]  # a charge is −1 credit = +1 image
-        uid, source = row["user_id"], row["source"]
-        counters[rc.usage_month_key(uid, source, row["year"], row["month"])] += used
-        counters[rc.usage_cycle_key(uid, source, row["period_start"])] += used
-        cycles[uid].add(row["period_start"])
-        counters[rc.usage_day_key(uid, source, row["day"].isoformat())] += used
-
-    prepaid = (
-        LedgerEntry.objects.filter(bucket=LedgerEntry.Bucket.PREPAID)
-        .values("user_id").annotate(total=Sum("credits"))
-    )
-    grants = LedgerEntry.objects.filter(
-        kind__in=[LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.PLAN_GRANT]
-    ).values_list("idempotency_key", flat=True)
-
-    ttl = settings.BILLING_COUNTER_TTL_DAYS * 86400
-    with rc.unavailable_on_error():
-        pipe = rc.client_get().pipeline(transaction=False)
-        for key, value in counters.items():
-            pipe.set(key, max(0, value), ex=ttl)
-        for uid, starts in cycles.items():
-            pipe.zadd(rc.user_key(uid, "billing_cycles"), {str(start): start for start in starts})
-            pipe.expire(rc.user_key(uid, "billing_cycles"), ttl)
-        for row in prepaid:
-            pipe.set(rc.user_key(row["user_id"], "prepaid_credits"), max(0, row["total"]))
-        for key in grants:
-            pipe.set(rc.applied_key(key), 1, ex=ttl)
-        pipe.execute()
-
-    from billing.state import account_redis_sync
-
-    accounts = 0
-    for account in BillingAccount.objects.all().iterator():
-        account_redis_sync(account=account, force=True)
-        accounts += 1
-    return {"counters": len(counters), "prepaid": len(prepaid), "accounts": accounts}

@@ -56,12 +56,20 @@ class LedgerEntry(models.Model):
         INCLUDED = "included"
         PREPAID = "prepaid"
 
+    class State(models.TextChoices):
+        """A charge's life: written `reserved` before the work, then settled exactly once. This row,
+        not Redis, decides: only `committed` charges count as used (billing/rebuild.py)."""
+        RESERVED = "reserved"
+        COMMITTED = "committed"
+        REFUNDED = "refunded"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="ledger_entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     bucket = models.CharField(max_length=16, choices=Bucket.choices)
     source = models.CharField(max_length=8, blank=True)  # "app" | "api" for charges and refunds
     credits = models.IntegerField()  # signed change to the bucket: charge −1, refund +1, grants +N
+    state = models.CharField(max_length=16, choices=State.choices, blank=True)  # charges only
     idempotency_key = models.CharField(max_length=255, unique=True)
     reference = models.CharField(max_length=255, blank=True)  # reservation id, Stripe object id
     period_start = models.BigIntegerField(null=True, blank=True)  # the window (cycle key) it counted in
@@ -72,7 +80,8 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "kind"])]
+        indexes = [models.Index(fields=["user", "kind"]),
+                   models.Index(fields=["kind", "state", "created_at"])]  # the sweeper's query
         verbose_name_plural = "ledger entries"
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ One Lua script decides everything a charge needs in a single Redis round trip, s
 requests can never spend more credits than exist:
 
 * the window: the Stripe period when `billing_period_start/end` exist and `now` lies inside,
-  else the UTC calendar month;
+  else the UTC calendar month (billing/windows.py makes the same decision for reading);
 * included credits left = `credits` − (app + api usage of that window), spent first;
   otherwise one prepaid credit; otherwise NoCreditsLeft;
 * it bumps the month, the cycle and the day counters of the caller's source together (the
@@ -12,12 +12,17 @@ requests can never spend more credits than exist:
 * it records the reservation (a hash plus a deadline in a sorted set) for commit/refund and the
   sweeper.
 
-Every charge and refund is also a ledger row (billing/ledger.py).
+Key names come from billing/redis_client.py and reach the scripts through KEYS[] only. The window
+depends on the stored period, which Python reads first; the script re-checks it and asks for a retry
+when a webhook moved it in between.
+
+The ledger row of a charge (billing/ledger.py) is the durable decision: written `reserved` before
+any work, settled `committed` when the image is delivered (then Redis follows), `refunded` when it
+is not. Redis is the fast path; billing/sweep.py reconciles it with the ledger.
 """
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -26,93 +31,86 @@ from django.db import DatabaseError
 from billing import ledger, metrics
 from billing import redis_client as rc
 from billing.errors import BillingUnavailable, NoCreditsLeft
+from billing.models import LedgerEntry
 from billing.plans import plan_free
-from billing.windows import month_bounds, now_utc
+from billing.reservation import FIELDS, Reservation, reservation_from
+from billing.windows import current_window, now_utc
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("app", "api")
 SETTLED_TTL = 7 * 86400  # settled reservations stay readable for idempotent retries and audit
+_RETRIES = 3  # a webhook moving the billing period between our read and the script
 
+# KEYS: 1 period_start 2 period_end 3 credits 4 prepaid 5 used_app 6 used_api 7 month 8 cycle 9 day
+#       10 cycles_index 11 reservation 12 pending
+# ARGV: 1 expected period_start ('' = none) 2 expected period_end 3 default credits 4 window start
+#       5 synced 6 reservation id 7 deadline 8 counter ttl 9 source 10 year 11 month 12 day
 _RESERVE = """
-local prefix, source, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local year, month, month_start, day = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local default_credits, res_key, res_id = tonumber(ARGV[8]), ARGV[9], ARGV[10]
-local deadline, counter_ttl, pending_key = ARGV[11], tonumber(ARGV[12]), ARGV[13]
-
-local fields = {'state', 'bucket', 'window_start', 'synced', 'year', 'month', 'day', 'attempt', 'source'}
-local old = redis.call('HMGET', res_key, unpack(fields))
+local old = redis.call('HMGET', KEYS[11], 'state', 'bucket', 'window_start', 'synced', 'year', 'month',
+  'day', 'attempt', 'source')
 if old[1] and old[1] ~= 'refunded' then
   -- same idempotency key again: hand back the reservation, never charge twice
   return {'existing', unpack(old)}
 end
-
-local function num(key) return tonumber(redis.call('GET', key)) or 0 end
-
-local ps_raw = redis.call('GET', prefix .. 'billing_period_start')
-local ps, pe = tonumber(ps_raw), tonumber(redis.call('GET', prefix .. 'billing_period_end'))
-local synced, window_start, used = '0', month_start, 0
-if ps and pe and ps <= now and now <= pe then
-  synced, window_start = '1', ps_raw
-  used = num(prefix .. 'app_usage:cycle:' .. ps_raw) + num(prefix .. 'api_usage:cycle:' .. ps_raw)
-else
-  local suffix = '_usage:' .. year .. ':' .. month
-  used = num(prefix .. 'app' .. suffix) + num(prefix .. 'api' .. suffix)
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] or (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then
+  return {'retry'}
 end
 
-local credits = tonumber(redis.call('GET', prefix .. 'credits')) or default_credits
+local function num(key) return tonumber(redis.call('GET', key)) or 0 end
+local used = num(KEYS[5]) + num(KEYS[6])
+local credits = tonumber(redis.call('GET', KEYS[3])) or tonumber(ARGV[3])
 local bucket = 'included'
 if credits - used <= 0 then
-  if num(prefix .. 'prepaid_credits') <= 0 then return {'none'} end
-  redis.call('DECR', prefix .. 'prepaid_credits')
+  if num(KEYS[4]) <= 0 then return {'none'} end
+  redis.call('DECR', KEYS[4])
   bucket = 'prepaid'
 end
 
-local month_key = prefix .. source .. '_usage:' .. year .. ':' .. month
-local cycle_key = prefix .. source .. '_usage:cycle:' .. window_start
-local day_key = prefix .. source .. '_usage:day:' .. day
-local cycles_key = prefix .. 'billing_cycles'  -- index of cycle keys, for listBillingCycles
-redis.call('ZADD', cycles_key, window_start, window_start)
-for _, key in ipairs({month_key, cycle_key, day_key, cycles_key}) do
-  if key ~= cycles_key then redis.call('INCR', key) end
-  redis.call('EXPIRE', key, counter_ttl)
+local ttl = tonumber(ARGV[8])
+for i = 7, 9 do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
+redis.call('ZADD', KEYS[10], ARGV[4], ARGV[4])
+redis.call('EXPIRE', KEYS[10], ttl)
 
 local attempt = tostring((tonumber(old[8]) or 0) + 1)
-redis.call('PERSIST', res_key)
-redis.call('HSET', res_key, 'state', 'reserved', 'bucket', bucket, 'window_start', window_start,
-  'synced', synced, 'year', year, 'month', month, 'day', day, 'attempt', attempt, 'source', source,
-  'month_key', month_key, 'cycle_key', cycle_key, 'day_key', day_key, 'deadline', deadline)
-redis.call('ZADD', pending_key, deadline, res_id)
-return {'ok', 'reserved', bucket, window_start, synced, year, month, day, attempt, source}
+redis.call('PERSIST', KEYS[11])
+redis.call('HSET', KEYS[11], 'state', 'reserved', 'bucket', bucket, 'window_start', ARGV[4],
+  'synced', ARGV[5], 'year', ARGV[10], 'month', ARGV[11], 'day', ARGV[12], 'attempt', attempt,
+  'source', ARGV[9], 'deadline', ARGV[7])
+redis.call('ZADD', KEYS[12], ARGV[7], ARGV[6])
+return {'ok', 'reserved', bucket, ARGV[4], ARGV[5], ARGV[10], ARGV[11], ARGV[12], attempt, ARGV[9]}
 """
 
 # Reverses exactly what the reservation took; a second call finds state ~= reserved and does nothing.
+# KEYS: 1 reservation 2 pending 3 prepaid 4 month 5 cycle 6 day. ARGV: 1 reservation id 2 settled ttl
 _REFUND = """
-local res_key, pending_key, res_id, prefix, settled_ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
-local r = redis.call('HMGET', res_key, 'state', 'bucket', 'month_key', 'cycle_key', 'day_key')
+local r = redis.call('HMGET', KEYS[1], 'state', 'bucket')
 if not r[1] then return 'missing' end
 if r[1] ~= 'reserved' then return r[1] end
-for _, key in ipairs({r[3], r[4], r[5]}) do
-  if (tonumber(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
+for i = 4, 6 do
+  if (tonumber(redis.call('GET', KEYS[i])) or 0) > 0 then redis.call('DECR', KEYS[i]) end
 end
-if r[2] == 'prepaid' then redis.call('INCR', prefix .. 'prepaid_credits') end
-redis.call('HSET', res_key, 'state', 'refunded')
-redis.call('EXPIRE', res_key, settled_ttl)
-redis.call('ZREM', pending_key, res_id)
+if r[2] == 'prepaid' then redis.call('INCR', KEYS[3]) end
+redis.call('HSET', KEYS[1], 'state', 'refunded')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
 return 'refunded_now'
 """
 
+# KEYS: 1 reservation 2 pending. ARGV: 1 reservation id 2 settled ttl
 _COMMIT = """
-local res_key, pending_key, res_id, settled_ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local state = redis.call('HGET', res_key, 'state')
+local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'missing' end
 if state ~= 'reserved' then return state end
-redis.call('HSET', res_key, 'state', 'committed')
-redis.call('EXPIRE', res_key, settled_ttl)
-redis.call('ZREM', pending_key, res_id)
+redis.call('HSET', KEYS[1], 'state', 'committed')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
 return 'committed_now'
 """
+
 
 def _script(source: str):
     # A Script runs EVALSHA and falls back to EVAL when Redis lost its script cache (a restart).
@@ -120,35 +118,39 @@ def _script(source: str):
     return rc.client_get().register_script(source)
 
 
-@dataclass(frozen=True)
-class Reservation:
-    id: str
-    user_id: int
-    source: str  # "app" | "api"
-    bucket: str  # "included" | "prepaid"
-    window_start: int  # the cycle key the credit counted in
-    synced: bool  # window is a Stripe period
-    year: int
-    month: int
-    day: str  # YYYY-MM-DD (UTC)
-    attempt: int  # n-th charge under this id (a refunded id may be charged again)
-    state: str = "reserved"
-
-    @property
-    def charge_key(self) -> str:
-        return f"charge:{self.id}:{self.attempt}"
-
-    @property
-    def refund_key(self) -> str:
-        return f"refund:{self.id}:{self.attempt}"
+def _reserve_keys(*, user_id: int, source: str, now: datetime, period: tuple[str, str]) -> tuple[list, list]:
+    """KEYS and the window ARGV of the reserve script for the period stored as `period`."""
+    start, end = (int(value) if value else None for value in period)
+    window = current_window(period_start=start, period_end=end, now=now)
+    if window.synced:
+        used = [rc.usage_cycle_key(user_id, s, window.start) for s in SOURCES]
+    else:
+        used = [rc.usage_month_key(user_id, s, now.year, now.month) for s in SOURCES]
+    keys = [
+        rc.user_key(user_id, "billing_period_start"), rc.user_key(user_id, "billing_period_end"),
+        rc.user_key(user_id, "credits"), rc.user_key(user_id, "prepaid_credits"), *used,
+        rc.usage_month_key(user_id, source, now.year, now.month),
+        rc.usage_cycle_key(user_id, source, window.start),
+        rc.usage_day_key(user_id, source, now.date().isoformat()),
+        rc.cycles_index_key(user_id),
+    ]
+    return keys, [window.start, "1" if window.synced else "0"]
 
 
-def _reservation_from(res_id: str, user_id: int, values: list) -> Reservation:
-    state, bucket, window_start, synced, year, month, day, attempt, source = values
-    return Reservation(
-        id=res_id, user_id=user_id, source=source, bucket=bucket, window_start=int(window_start),
-        synced=synced == "1", year=int(year), month=int(month), day=day, attempt=int(attempt), state=state,
-    )
+def _reserve_redis(*, user_id: int, source: str, res_id: str, now: datetime) -> list:
+    ts = int(now.timestamp())
+    for _ in range(_RETRIES):
+        period = rc.call(lambda r: r.mget(rc.user_key(user_id, "billing_period_start"),
+                                          rc.user_key(user_id, "billing_period_end")))
+        keys, (window_start, synced) = _reserve_keys(user_id=user_id, source=source, now=now, period=period)
+        args = [period[0] or "", period[1] or "", plan_free().credits, window_start, synced, res_id,
+                ts + settings.BILLING_RESERVATION_TIMEOUT, settings.BILLING_COUNTER_TTL_DAYS * 86400,
+                source, now.year, now.month, now.date().isoformat()]
+        with rc.unavailable_on_error():
+            result = _script(_RESERVE)(keys=[*keys, rc.reservation_key(res_id), rc.PENDING_KEY], args=args)
+        if result[0] != "retry":
+            return result
+    raise BillingUnavailable()  # the period kept moving under us: let the client retry
 
 
 def credits_reserve(*, user_id: int, source: str, idempotency_key: str | None = None,
@@ -161,19 +163,11 @@ def credits_reserve(*, user_id: int, source: str, idempotency_key: str | None = 
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     now = now_utc(now)
-    ts = int(now.timestamp())
     res_id = f"{user_id}:{idempotency_key or uuid.uuid4().hex}"
-    month_start, _ = month_bounds(now.year, now.month)
-    args = [
-        f"user:{user_id}:", source, ts, now.year, now.month, month_start, now.date().isoformat(),
-        plan_free().credits, rc.reservation_key(res_id), res_id, ts + settings.BILLING_RESERVATION_TIMEOUT,
-        settings.BILLING_COUNTER_TTL_DAYS * 86400, rc.PENDING_KEY,
-    ]
-    with rc.unavailable_on_error():
-        result = _script(_RESERVE)(keys=[], args=args)
+    result = _reserve_redis(user_id=user_id, source=source, res_id=res_id, now=now)
     if result[0] == "none":
         raise NoCreditsLeft()
-    reservation = _reservation_from(res_id, user_id, result[1:])
+    reservation = reservation_from(res_id, user_id, result[1:])
     try:
         ledger.charge_record(reservation=reservation)
     except DatabaseError as exc:
@@ -186,76 +180,80 @@ def credits_reserve(*, user_id: int, source: str, idempotency_key: str | None = 
 
 
 def _refund_redis(reservation: Reservation) -> bool:
+    uid = reservation.user_id
+    keys = [rc.reservation_key(reservation.id), rc.PENDING_KEY, rc.user_key(uid, "prepaid_credits"),
+            rc.usage_month_key(uid, reservation.source, reservation.year, reservation.month),
+            rc.usage_cycle_key(uid, reservation.source, reservation.window_start),
+            rc.usage_day_key(uid, reservation.source, reservation.day)]
     with rc.unavailable_on_error():
-        result = _script(_REFUND)(
-            keys=[rc.reservation_key(reservation.id), rc.PENDING_KEY],
-            args=[reservation.id, f"user:{reservation.user_id}:", SETTLED_TTL],
-        )
+        result = _script(_REFUND)(keys=keys, args=[reservation.id, SETTLED_TTL])
     return result == "refunded_now"
 
 
-def credits_commit(*, reservation: Reservation) -> bool:
-    """Settle the charge. Returns False when it was already settled (committed or refunded)."""
+def commit_redis(reservation: Reservation) -> str:
     with rc.unavailable_on_error():
-        result = _script(_COMMIT)(
-            keys=[rc.reservation_key(reservation.id), rc.PENDING_KEY], args=[reservation.id, SETTLED_TTL]
-        )
-    if result == "refunded":
-        log.warning("reservation %s was refunded (swept?) before commit", reservation.id)
+        return _script(_COMMIT)(keys=[rc.reservation_key(reservation.id), rc.PENDING_KEY],
+                                args=[reservation.id, SETTLED_TTL])
+
+
+def credits_commit(*, reservation: Reservation) -> bool:
+    """Settle the charge: the image is being delivered. Returns False when it was already settled.
+
+    The ledger row decides (BillingUnavailable when the database cannot record it: then nothing may
+    be delivered). Redis follows; when it cannot, the charge stands and billing/sweep.py settles the
+    Redis reservation from the ledger later.
+    """
+    try:
+        state = ledger.charge_settle(reservation=reservation, state=LedgerEntry.State.COMMITTED)
+    except DatabaseError as exc:
+        log.exception("ledger commit failed for reservation %s", reservation.id)
+        raise BillingUnavailable() from exc
+    if state != LedgerEntry.State.COMMITTED:
+        log.warning("reservation %s was %s (swept?) before commit", reservation.id, state or "unrecorded")
+        raise BillingUnavailable()
+    try:
+        result = commit_redis(reservation)
+    except BillingUnavailable:
+        log.warning("commit of %s reached the ledger but not Redis; the sweeper settles it",
+                    reservation.id, exc_info=True)
+        result = "committed_now"
     if result == "committed_now":
         metrics.credit_charged(reservation=reservation)
     return result == "committed_now"
 
 
 def credits_refund(*, reservation: Reservation) -> bool:
-    """Give the credit back to the bucket it came from. Idempotent: returns True only the first time."""
+    """Give the credit back unless the charge was already delivered. Idempotent: True only the first time.
+
+    The ledger settles first; when the database is down, Redis still refunds (a failure costs
+    nothing) and the sweeper writes the ledger side later.
+    """
+    try:
+        state = ledger.charge_settle(reservation=reservation, state=LedgerEntry.State.REFUNDED)
+    except DatabaseError:
+        log.exception("ledger refund failed for %s; queued for the sweeper", reservation.id)
+        state = LedgerEntry.State.REFUNDED
+        rc.call(lambda r: r.sadd(rc.LEDGER_RETRY_KEY, reservation.id))
+    if state == LedgerEntry.State.COMMITTED:
+        log.warning("refund of %s refused: the image was delivered and charged", reservation.id)
+        return False
     refunded = _refund_redis(reservation)
     if refunded:
-        _refund_ledger(reservation)
+        _refund_row(reservation)
         metrics.credit_refunded(reservation=reservation)
     return refunded
 
 
-def _refund_ledger(reservation: Reservation) -> None:
+def _refund_row(reservation: Reservation) -> None:
     try:
         ledger.refund_record(reservation=reservation)
     except DatabaseError:
-        # Redis already gave the credit back; the sweeper writes the missing row later.
         log.exception("ledger refund row failed for %s; queued for the sweeper", reservation.id)
-        with rc.unavailable_on_error():
-            rc.client_get().sadd(LEDGER_RETRY_KEY, reservation.id)
-
-
-LEDGER_RETRY_KEY = "billing:ledger:retry"
+        rc.call(lambda r: r.sadd(rc.LEDGER_RETRY_KEY, reservation.id))
 
 
 def reservation_load(reservation_id: str) -> Reservation | None:
-    fields = ["state", "bucket", "window_start", "synced", "year", "month", "day", "attempt", "source"]
-    values = rc.call(lambda r: r.hmget(rc.reservation_key(reservation_id), fields))
+    values = rc.call(lambda r: r.hmget(rc.reservation_key(reservation_id), FIELDS))
     if values[0] is None:
         return None
-    return _reservation_from(reservation_id, int(reservation_id.split(":", 1)[0]), values)
-
-
-def reservations_sweep(*, now: datetime | None = None) -> int:
-    """Refund reservations whose deadline passed (their process died), and write ledger rows a
-    database outage left missing. Returns how many reservations were refunded."""
-    ts = int(now_utc(now).timestamp())
-    expired = rc.call(lambda r: r.zrangebyscore(rc.PENDING_KEY, "-inf", ts))
-    refunded = 0
-    for res_id in expired:
-        reservation = reservation_load(res_id)
-        if reservation is None:
-            rc.call(lambda r, res_id=res_id: r.zrem(rc.PENDING_KEY, res_id))
-            continue
-        ledger.charge_record(reservation=reservation)  # the reserving process may have died before it
-        if _refund_redis(reservation):
-            ledger.refund_record(reservation=reservation)
-            refunded += 1
-    for res_id in rc.call(lambda r: r.smembers(LEDGER_RETRY_KEY)):
-        reservation = reservation_load(res_id)
-        if reservation is not None and reservation.state == "refunded":
-            ledger.charge_record(reservation=reservation)
-            ledger.refund_record(reservation=reservation)
-        rc.call(lambda r, res_id=res_id: r.srem(LEDGER_RETRY_KEY, res_id))
-    return refunded
+    return reservation_from(reservation_id, int(reservation_id.split(":", 1)[0]), values)

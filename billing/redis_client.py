@@ -55,7 +55,8 @@ def call(fn: Callable[[redis.Redis], T]) -> T:
         return fn(client_get())
 
 
-# Key names. SPEC §2 fixes the `user:{uid}:…` ones; the `billing:` ones are ours.
+# Key names: the only place they are built. Lua scripts receive them through KEYS[], never
+# concatenate them. SPEC §2 fixes the `user:{uid}:…` ones; the `billing:` ones are ours.
 
 def user_key(uid: int, name: str) -> str:
     return f"user:{uid}:{name}"
@@ -73,12 +74,22 @@ def usage_day_key(uid: int, source: str, day: str) -> str:
     return f"user:{uid}:{source}_usage:day:{day}"
 
 
+def cycles_index_key(uid: int) -> str:
+    """Sorted set of the window starts that have cycle counters (listBillingCycles reads it)."""
+    return user_key(uid, "billing_cycles")
+
+
 def reservation_key(reservation_id: str) -> str:
     return f"billing:reservation:{reservation_id}"
 
 
 PENDING_KEY = "billing:reservations:pending"  # sorted set: reservation id → deadline (unix)
+LEDGER_RETRY_KEY = "billing:ledger:retry"  # reservation ids whose refund row a database outage left missing
 
 
 def applied_key(idempotency_key: str) -> str:
     return f"billing:applied:{idempotency_key}"
+
+
+def anonymous_daily_key(ip: str, day: str) -> str:
+    return f"billing:anon_daily:{ip}:{day}"

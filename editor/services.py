@@ -1,7 +1,8 @@
 """Editor jobs: admit the caller, create a job, process it (charged once), re-render it (free), purge.
 
 A new upload goes through the same steps as `POST /rmbg` with source "app": verified email →
-short-term limit → fields → decode → one credit reserved → model → commit, or refund on failure.
+short-term limit → fields → decode → one credit held (billing.charge) → the pipeline → commit,
+or refund on failure.
 The original and the full-size mask are stored, so a change of presentation options only renders
 again from them: no inference and no charge.
 """
@@ -9,7 +10,7 @@ again from them: no inference and no charge.
 import io
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
@@ -21,18 +22,15 @@ from PIL import Image
 
 from accounts.errors import EmailNotVerified
 from accounts.services import Caller, client_ip, email_is_verified
-from billing import quota, ratelimit
-from billing.errors import BillingError
-from core import metrics
+from billing import ratelimit
+from billing.charge import credit_held
+from core.errors import processing_failed
 from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
 from removal import pipeline
-from removal.decode import LoadedImage, image_load
-from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
 from removal.options import RemovalOptions
-from removal.pool import run_in_pool
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +61,7 @@ def job_create(*, user, filename: str, size: int, fields: dict[str, str]) -> Job
     return Job.objects.create(user=user, original_name=filename[:255], original_size=size, options=fields)
 
 
-# --- work done in the pool's threads (no database access here) ----------------------------------
+# --- storage (runs in threads: no event-loop blocking) -------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -83,49 +81,30 @@ def _storage_save(job: Job, kind: str, ext: str, data: bytes) -> str:
     return default_storage.save(name, ContentFile(data))
 
 
-def _thumbnail_options(image: LoadedImage, opts: RemovalOptions) -> RemovalOptions:
-    small = max(image.width, image.height) > THUMBNAIL_SIDE
-    side = THUMBNAIL_SIDE if small else None
-    return replace(opts, width=side, height=side, exact_resize=False, format="webp")
-
-
-def _render_store(job: Job, image: LoadedImage, mask: Image.Image, opts: RemovalOptions,
-                  progress) -> Rendered:
-    result = pipeline.render(image, mask, opts, progress=progress)
-    thumb = pipeline.render(image, mask, _thumbnail_options(image, opts))
+def _rendered_store(job: Job, cutout: pipeline.Cutout) -> Rendered:
+    result = cutout.result
     return Rendered(
         result=_storage_save(job, "result", _EXTENSIONS[result.format], result.data),
-        thumbnail=_storage_save(job, "thumb", "webp", thumb.data),
+        thumbnail=_storage_save(job, "thumb", "webp", cutout.thumbnail.data),
         format=result.format, content_type=result.content_type, width=result.width, height=result.height,
         size=len(result.data),
     )
 
 
-def _original_load(job: Job, data: bytes) -> tuple[LoadedImage, str]:
-    """Decode and check the upload (SPEC's limits), then keep the original bytes."""
-    image = image_load(data, job.original_name)
-    return image, _storage_save(job, "original", _EXTENSIONS[image.source_format], data)
-
-
-def _job_compute(job: Job, image: LoadedImage, opts: RemovalOptions, progress) -> tuple[str, Rendered]:
-    mask = pipeline.mask_compute(image, progress=progress)  # full size: re-renders may ask any size
+def _mask_store(job: Job, mask: Image.Image) -> str:
     buffer = io.BytesIO()
     mask.save(buffer, format="PNG", compress_level=3)
-    mask_name = _storage_save(job, "mask", "png", buffer.getvalue())
-    try:
-        return mask_name, _render_store(job, image, mask, opts, progress)
-    except Exception:
-        _files_delete([mask_name])
-        raise
+    return _storage_save(job, "mask", "png", buffer.getvalue())
 
 
-def _job_rerender(job: Job, opts: RemovalOptions, progress) -> Rendered:
+def _stored_load(job: Job) -> tuple[bytes, Image.Image]:
+    """The job's original bytes and its full-size mask, for a re-render."""
     with default_storage.open(job.original, "rb") as handle:
-        image = image_load(handle.read(), job.original_name)
+        data = handle.read()
     with default_storage.open(job.mask, "rb") as handle:
         mask = Image.open(handle)
         mask.load()
-    return _render_store(job, image, mask.convert("L"), opts, progress)
+    return data, mask.convert("L")
 
 
 def _files_delete(names) -> None:
@@ -139,13 +118,6 @@ def _files_delete(names) -> None:
 # --- async services ----------------------------------------------------------------------------
 
 
-def _domain_error(exc: Exception) -> Exception:
-    if isinstance(exc, RemovalError | BillingError):
-        return exc
-    log.exception("editor job failed")
-    return ProcessingFailed(PROCESSING_FAILED)
-
-
 def _rendered_apply(job: Job, rendered: Rendered, fields: dict[str, str]) -> None:
     job.result, job.thumbnail = rendered.result, rendered.thumbnail
     job.result_format, job.result_content_type = rendered.format, rendered.content_type
@@ -155,40 +127,46 @@ def _rendered_apply(job: Job, rendered: Rendered, fields: dict[str, str]) -> Non
     job.stage, job.error_status, job.error_message = Job.Stage.DONE, None, ""
 
 
-async def job_process(*, job: Job, data: bytes, opts: RemovalOptions, ref: str = "") -> Job:
+async def _original_accept(job: Job, data: bytes) -> pipeline.LoadedImage:
+    """Decode and check the upload (SPEC's limits), then keep the original bytes."""
+    image = await pipeline.image_decode(data, job.original_name)
+    job.original = await sync_to_async(_storage_save)(job, "original", _EXTENSIONS[image.source_format], data)
+    job.original_format, job.original_width, job.original_height = (
+        image.source_format, image.width, image.height)
+    return image
+
+
+async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOptions, ref: str = "") -> Job:
     """Decode, charge one `app` credit, segment, render and store the job, publishing each stage.
 
-    On failure the job is marked `error`, the credit (if taken) refunded, and the domain error
-    raised for the view to render.
+    The charge is billing.charge's charged run, as for the API: the credit is committed once the
+    result is stored (a delivered image is charged), refunded on any failure. On failure the job is
+    marked `error`, its files deleted, and the domain error raised for the view to render.
     """
-    reservation = None
     async with ProgressPublisher(job=job, ref=ref) as progress:
         progress.publish(Job.Stage.RECEIVED)
         progress.publish(Job.Stage.QUEUED)
         try:
-            image, job.original = await run_in_pool(_original_load, job, data)
-            job.original_format, job.original_width, job.original_height = (
-                image.source_format, image.width, image.height)
-            reservation = await sync_to_async(quota.credits_reserve)(
-                user_id=job.user_id, source="app", idempotency_key=f"editor-{job.pk}")
-            job.mask, rendered = await run_in_pool(_job_compute, job, image, opts, progress.emit)
+            image = await _original_accept(job, data)
+            async with credit_held(caller=caller, where="editor upload",
+                                   idempotency_key=f"editor-{job.pk}"):
+                cutout = await pipeline.cutout_make(image, opts, model=settings.REMBG_MODEL,
+                                                    progress=progress.emit, keep_mask=True,
+                                                    thumbnail_side=THUMBNAIL_SIDE)
+                job.mask = await sync_to_async(_mask_store)(job, cutout.mask)
+                rendered = await sync_to_async(_rendered_store)(job, cutout)
         except Exception as exc:
-            error = _domain_error(exc)
-            if reservation is not None:
-                await sync_to_async(quota.credits_refund)(reservation=reservation)
+            error = processing_failed(exc, where="editor upload")
             await progress.flush()
             await _job_fail(job, error)
             progress.publish(Job.Stage.ERROR, error=error.message, status=error.status)
+            if error is exc:
+                raise
             raise error from exc
-        try:
-            await sync_to_async(quota.credits_commit)(reservation=reservation)
-        except BillingError:  # the image is made; the reservation sweeper settles the credit later
-            log.warning("commit of %s failed", reservation.id, exc_info=True)
         await progress.flush()
         _rendered_apply(job, rendered, job.options)
         job.charged = True
         await job.asave()
-        metrics.image_processed(source="app")
         progress.publish(Job.Stage.DONE, state=job_state(job=job))
     return job
 
@@ -207,9 +185,14 @@ async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str]
     async with ProgressPublisher(job=job, ref=ref) as progress:
         progress.publish(Job.Stage.QUEUED)
         try:
-            rendered = await run_in_pool(_job_rerender, job, opts, progress.emit)
+            data, mask = await sync_to_async(_stored_load)(job)
+            image = await pipeline.image_decode(data, job.original_name)
+            cutout = await pipeline.cutout_make(image, opts, model=settings.REMBG_MODEL,
+                                                progress=progress.emit, mask=mask,
+                                                thumbnail_side=THUMBNAIL_SIDE)
+            rendered = await sync_to_async(_rendered_store)(job, cutout)
         except Exception as exc:
-            error = _domain_error(exc)
+            error = processing_failed(exc, where="editor re-render")
             await progress.flush()
             # The previous result is still there and still valid.
             await Job.objects.filter(pk=job.pk).aupdate(stage=Job.Stage.DONE)

@@ -36,15 +36,15 @@ def _ref(request) -> str:
     return ref if _REF.fullmatch(ref) else ""
 
 
-async def _admitted_user(request):
+async def _admitted_caller(request):
+    """The signed-in user as an `app` caller, past the verification and short-term limit checks."""
     user = await request.auser()
     if not user.is_authenticated:
         raise LoginRequired()
-    await sync_to_async(services.editor_caller_admit)(
+    return await sync_to_async(services.editor_caller_admit)(
         user=user, remote_addr=request.META.get("REMOTE_ADDR", ""),
         forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
     )
-    return user
 
 
 @login_required
@@ -66,12 +66,13 @@ async def job_upload(request):
     """Upload and process a new image (charged once). Answers with the job's final state."""
     job = None
     try:
-        user = await _admitted_user(request)
+        caller = await _admitted_caller(request)
         upload = await sync_to_async(upload_read, thread_sensitive=False)(request)
         fields = services.options_fields(upload.fields)
-        job = await sync_to_async(services.job_create)(user=user, filename=upload.filename,
+        job = await sync_to_async(services.job_create)(user=caller.user, filename=upload.filename,
                                                        size=len(upload.data), fields=fields)
-        job = await services.job_process(job=job, data=upload.data, opts=upload.options, ref=_ref(request))
+        job = await services.job_process(job=job, caller=caller, data=upload.data, opts=upload.options,
+                                         ref=_ref(request))
     except DOMAIN_ERRORS as exc:
         return _error_response(exc, job=job)
     return JsonResponse(selectors.job_state(job=job))
@@ -94,9 +95,9 @@ async def job_detail(request, job_id):
 async def job_render(request, job_id):
     """Render a processed job again with new presentation options: no model run, no charge."""
     try:
-        user = await _admitted_user(request)
+        caller = await _admitted_caller(request)
         try:
-            job = await selectors.job_aget(user=user, job_id=job_id)
+            job = await selectors.job_aget(user=caller.user, job_id=job_id)
         except Job.DoesNotExist:
             raise Http404() from None
         fields = services.options_fields(request.POST)

@@ -1,12 +1,15 @@
-"""The one function that turns image bytes plus options into output bytes, and its two halves.
+"""The one path from image bytes plus options to output bytes, for every caller.
 
-    remove_background(data, filename, options) = render(image_load(...), mask_compute(...), ...)
+    image = await image_decode(data, filename)          # SPEC's checks; before any credit is taken
+    cutout = await cutout_make(image, options, model=m)  # segment → render → encode
 
-Callers that need the halves (the editor stores the mask; the API decodes before charging)
-call `image_load`, `mask_compute` and `render` themselves.
+The API, the editor's first render (keep_mask: the full-size mask is stored) and its free
+re-render (mask: the stored one, no inference) all call `cutout_make`; the CLI and the benchmarks
+call `remove_background`, which is the same two steps without an event loop.
 """
 
 import ctypes
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
@@ -14,10 +17,19 @@ from removal.decode import LoadedImage, image_load
 from removal.encode import CONTENT_TYPES, webp_encode_planes
 from removal.errors import ProcessingFailed, RemovalError
 from removal.options import RemovalOptions
+from removal.pool import run_in_pool
 from removal.render import Progress, RenderResult, compose, finish, output_size, render
 from removal.segment import DEFAULT_MODEL, LARGE_IMAGE_PIXELS, mask_predict
 
-__all__ = ["RenderResult", "image_load", "mask_compute", "remove_background", "render"]
+__all__ = ["Cutout", "RenderResult", "cutout_make", "image_decode", "image_load", "remove_background",
+           "render"]
+
+
+@dataclass(frozen=True)
+class Cutout:
+    result: RenderResult  # the encoded output for the options asked
+    mask: Image.Image | None = None  # the full-size mask ("L"), when keep_mask
+    thumbnail: RenderResult | None = None  # a small WEBP of the same render, when thumbnail_side
 
 try:
     _libc = ctypes.CDLL("libc.so.6")
@@ -67,36 +79,72 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], *, icc_prof
                         format="webp")
 
 
-def remove_background(data: bytes, filename: str, options: RemovalOptions, *, progress: Progress = None,
-                      model: str = DEFAULT_MODEL) -> RenderResult:
-    """Decode, segment, render and encode. Raises RemovalError subclasses only.
+def _thumbnail(image: LoadedImage, mask: Image.Image, options: RemovalOptions, side: int) -> RenderResult:
+    small = max(image.width, image.height) > side
+    thumb = replace(options, width=side if small else None, height=side if small else None,
+                    exact_resize=False, format="webp")
+    return render(image, mask, thumb)
 
-    Written as one frame on purpose: `del` then really frees the decoded image and the mask
-    before the encoder allocates its own copies (peak RSS at 48 MP is the budget here).
+
+def _cutout(image: LoadedImage, options: RemovalOptions, *, model: str, progress: Progress = None,
+            mask: Image.Image | None = None, keep_mask: bool = False,
+            thumbnail_side: int | None = None) -> Cutout:
+    """Segment (unless `mask` is given) → render → encode, in one frame: `image` is given up.
+
+    Written as one frame on purpose: `del` then really frees the decoded image and the mask before
+    the encoder allocates its own copies (peak RSS at 48 MP is the budget here).
     """
-    if progress:
-        progress("decoding")
-    loaded = image_load(data, filename)
-    source, icc_profile = loaded.image, loaded.icc_profile
-    del loaded
     try:
-        if progress:
-            progress("segmenting")
-        # The mask is produced straight at the output size: no full-size mask for a small result.
+        source, icc_profile = image.image, image.icc_profile
+        whole = keep_mask or thumbnail_side is not None or mask is not None
         size = output_size(source.size, options)
-        mask = mask_predict(source, size, model=model)
+        if mask is None:
+            if progress:
+                progress("segmenting")
+            # Without a stored or kept mask, it is produced straight at the output size.
+            mask = mask_predict(source, source.size if whole else size, model=model)
+        kept = mask if keep_mask else None
+        thumbnail = _thumbnail(image, mask, options, thumbnail_side) if thumbnail_side else None
+        del image
         if progress:
             progress("compositing")
-        if _planes_apply(source, size, options):
+        if not whole and _planes_apply(source, size, options):
             planes = [source, mask]
             del source, mask
-            return _render_planes(planes, size, icc_profile=icc_profile, progress=progress)
-        out, fill = compose(source, mask, options, owned=True)
+            result = _render_planes(planes, size, icc_profile=icc_profile, progress=progress)
+            return Cutout(result=result, mask=kept, thumbnail=thumbnail)
+        out, fill = compose(source, mask, options, owned=not whole)
         del source, mask
         if out.width * out.height >= LARGE_IMAGE_PIXELS:
             heap_trim()  # the WEBP encoder's big buffers are mmap'ed and cannot reuse freed heap
-        return finish(out, fill, options, icc_profile=icc_profile, progress=progress)
+        result = finish(out, fill, options, icc_profile=icc_profile, progress=progress)
+        return Cutout(result=result, mask=kept, thumbnail=thumbnail)
     except RemovalError:
         raise
     except Exception as exc:  # a bug or a resource failure inside processing: JSON 500, no charge
         raise ProcessingFailed(f"Image processing failed: {type(exc).__name__}") from exc
+
+
+async def image_decode(data: bytes, filename: str) -> LoadedImage:
+    """Validate and decode an upload (SPEC's checks) on the pipeline pool."""
+    return await run_in_pool(image_load, data, filename)
+
+
+async def cutout_make(image: LoadedImage, options: RemovalOptions, *, model: str, progress: Progress = None,
+                      mask: Image.Image | None = None, keep_mask: bool = False,
+                      thumbnail_side: int | None = None) -> Cutout:
+    """THE path from a decoded image to output bytes, on the pipeline pool. Takes ownership of `image`.
+
+    `mask`: a stored mask (the editor's free re-render: no inference); `keep_mask`: also return the
+    full-size mask; `thumbnail_side`: also return a small WEBP of the same render.
+    """
+    return await run_in_pool(_cutout, image, options, model=model, progress=progress, mask=mask,
+                             keep_mask=keep_mask, thumbnail_side=thumbnail_side)
+
+
+def remove_background(data: bytes, filename: str, options: RemovalOptions, *, progress: Progress = None,
+                      model: str = DEFAULT_MODEL) -> RenderResult:
+    """Decode, segment, render and encode without an event loop (the CLI, the benchmarks)."""
+    if progress:
+        progress("decoding")
+    return _cutout(image_load(data, filename), options, model=model, progress=progress).result

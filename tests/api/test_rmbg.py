@@ -148,19 +148,24 @@ def test_it_charges_nothing_for_a_refused_request(client, alice, api_key_for, sm
     assert not LedgerEntry.objects.filter(user=alice).exists()
 
 
-def test_it_refunds_when_processing_fails(client, alice, api_key_for, small_png, redis_client, monkeypatch):
+def test_it_refunds_when_processing_fails(client, alice, api_key_for, small_png, redis_client, monkeypatch,
+                                          caplog):
     from removal import pipeline
 
-    def broken_render(*args, **kwargs):
+    async def broken_cutout(*args, **kwargs):
         raise RuntimeError("encoder crashed")
 
-    monkeypatch.setattr(pipeline, "render", broken_render)  # failure injection, not a stub of the result
+    monkeypatch.setattr(pipeline, "cutout_make", broken_cutout)  # failure injection, not a stub of the result
     response = post(client, small_png, name="a.png", headers={"x-api-key": api_key_for(alice)})
     assert response.status_code == 500
     assert response.json() == {"error": "Image processing failed", "status": 500}
     assert usage(redis_client, alice, "api") == 0
     kinds = sorted(LedgerEntry.objects.filter(user=alice).values_list("kind", flat=True))
     assert kinds == ["charge", "refund"]
+    assert LedgerEntry.objects.get(user=alice, kind="charge").state == "refunded"
+    # an operator can debug it: the traceback is logged once, by the charged run
+    [record] = [r for r in caplog.records if r.name == "cutout.errors"]
+    assert record.exc_info[0] is RuntimeError and "POST /rmbg" in record.getMessage()
 
 
 def test_it_accepts_exactly_what_rembg_js_sends(client, alice, api_key_for, photo_jpeg):

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import call_command
 
-from billing import quota
+from billing import quota, sweep
 from billing.errors import BillingUnavailable, NoCreditsLeft
 from billing.models import LedgerEntry
 from tests.billing.conftest import run_concurrently
@@ -190,8 +190,8 @@ def test_it_sweeps_reservations_past_their_deadline(alice, redis_client, setting
     settings.BILLING_RESERVATION_TIMEOUT = 60
     _set(redis_client, alice.pk, credits=0, prepaid_credits=1)
     stale = quota.credits_reserve(user_id=alice.pk, source="api", now=NOW)
-    assert quota.reservations_sweep(now=NOW) == 0  # not yet due
-    assert quota.reservations_sweep(now=datetime(2026, 3, 15, 12, 1, 1, tzinfo=UTC)) == 1
+    assert sweep.reservations_sweep(now=NOW) == 0  # not yet due
+    assert sweep.reservations_sweep(now=datetime(2026, 3, 15, 12, 1, 1, tzinfo=UTC)) == 1
     assert _int(redis_client, f"user:{alice.pk}:prepaid_credits") == 1
     assert _int(redis_client, f"user:{alice.pk}:api_usage:2026:3") == 0
     assert quota.credits_refund(reservation=stale) is False  # the late worker's refund is a no-op
@@ -225,6 +225,6 @@ def test_it_sweeps_from_the_management_command(alice, redis_client, settings):
 def test_it_writes_the_missing_charge_row_when_sweeping_a_dead_workers_reservation(alice, redis_client):
     reservation = quota.credits_reserve(user_id=alice.pk, source="api", now=NOW)
     LedgerEntry.objects.all().delete()  # as if the worker died between the Lua call and its INSERT
-    quota.reservations_sweep(now=datetime(2026, 3, 16, tzinfo=UTC))
+    sweep.reservations_sweep(now=datetime(2026, 3, 16, tzinfo=UTC))
     keys = sorted(LedgerEntry.objects.values_list("idempotency_key", flat=True))
     assert keys == [reservation.charge_key, reservation.refund_key]

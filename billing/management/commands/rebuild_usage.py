@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from billing.ledger import usage_rebuild
+from billing.rebuild import usage_rebuild
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from billing.quota import reservations_sweep
+from billing.sweep import reservations_sweep
 
 
 class Command(BaseCommand):
