@@ -98,10 +98,6 @@ def ratelimit_check(*, caller) -> RateLimitState:
     return state
 
 
-def _daily_key(ip: str, day: str) -> str:
-    return f"billing:anon_daily:{ip}:{day}"
-
-
 def anonymous_daily_check(*, ip: str, now: datetime | None = None) -> None:
     """Count one anonymous request for `ip` in the current UTC day; raise DailyLimitReached when
     the day's allowance (BILLING_ANON_DAILY_LIMIT) is used up. Call anonymous_daily_refund when the
@@ -110,7 +106,7 @@ def anonymous_daily_check(*, ip: str, now: datetime | None = None) -> None:
     limit = settings.BILLING_ANON_DAILY_LIMIT
     midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) + timedelta(days=1)
     reset = max(1, math.ceil((midnight - now).total_seconds()))
-    key = _daily_key(ip, now.date().isoformat())
+    key = rc.anonymous_daily_key(ip, now.date().isoformat())
 
     def count(r):
         pipe = r.pipeline()  # MULTI: the counter never exists without its expiry
@@ -127,7 +123,7 @@ def anonymous_daily_check(*, ip: str, now: datetime | None = None) -> None:
 
 
 def anonymous_daily_refund(*, ip: str, now: datetime | None = None) -> None:
-    key = _daily_key(ip, now_utc(now).date().isoformat())
+    key = rc.anonymous_daily_key(ip, now_utc(now).date().isoformat())
 
     rc.call(lambda r: r.eval(_DECR_IF_POSITIVE, 1, key))
 

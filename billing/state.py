@@ -9,21 +9,24 @@ from billing.models import BillingAccount
 from billing.plans import Plan, plan_by_label, plan_free
 
 # Writes membership/credits/period only if this account version is newer than the one Redis has.
+# KEYS: 1 billing_version 2 membership 3 credits 4 billing_period_start 5 billing_period_end
+# ARGV: 1 version 2 force 3 membership 4 credits 5 period start ('' = none) 6 period end
 _SYNC = """
-local prefix, version, force = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local stored = tonumber(redis.call('GET', prefix .. 'billing_version')) or -1
+local version, force = tonumber(ARGV[1]), ARGV[2]
+local stored = tonumber(redis.call('GET', KEYS[1])) or -1
 if force ~= '1' and stored > version then return 0 end
-redis.call('SET', prefix .. 'billing_version', version)
-redis.call('SET', prefix .. 'membership', ARGV[4])
-redis.call('SET', prefix .. 'credits', ARGV[5])
-if ARGV[6] == '' then
-  redis.call('DEL', prefix .. 'billing_period_start', prefix .. 'billing_period_end')
+redis.call('SET', KEYS[1], version)
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4])
+if ARGV[5] == '' then
+  redis.call('DEL', KEYS[4], KEYS[5])
 else
-  redis.call('SET', prefix .. 'billing_period_start', ARGV[6])
-  redis.call('SET', prefix .. 'billing_period_end', ARGV[7])
+  redis.call('SET', KEYS[4], ARGV[5])
+  redis.call('SET', KEYS[5], ARGV[6])
 end
 return 1
 """
+_SYNC_KEYS = ("billing_version", "membership", "credits", "billing_period_start", "billing_period_end")
 
 # Adds a prepaid grant once: the marker key makes a retried webhook (or a crash between the ledger
 # row and this call, then a retry) add the credits exactly once.
@@ -64,12 +67,12 @@ def account_write(*, user_id: int, fields: dict, not_before: int | None = None) 
 def account_redis_sync(*, account: BillingAccount, force: bool = False) -> bool:
     client = rc.client_get()
     with rc.unavailable_on_error():
-        written = client.register_script(_SYNC)(keys=[], args=[
-            f"user:{account.user_id}:", account.version, "1" if force else "0",
-            account.membership, account.credits,
-            "" if account.period_start is None else account.period_start,
-            "" if account.period_end is None else account.period_end,
-        ])
+        written = client.register_script(_SYNC)(
+            keys=[rc.user_key(account.user_id, name) for name in _SYNC_KEYS],
+            args=[account.version, "1" if force else "0", account.membership, account.credits,
+                  "" if account.period_start is None else account.period_start,
+                  "" if account.period_end is None else account.period_end],
+        )
     return bool(written)
 
 
