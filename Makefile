@@ -45,8 +45,10 @@ run: model migrate static
 	WARM_UP=true $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
 	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
+# ruff, then the import contracts of pyproject.toml (the layers of docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
 test: model chromium lint
