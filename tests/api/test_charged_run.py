@@ -108,3 +108,12 @@ def test_it_delivers_nothing_when_the_commit_cannot_be_recorded(
     assert response.json()["error"] == "Service temporarily unavailable, please retry shortly."
     assert LedgerEntry.objects.get(user=alice, kind="charge").state == "refunded"
     assert _month_usage(private_redis, alice) == 0
+
+
+def test_it_follows_the_same_rule_for_an_editor_upload(alice, redis_dies_after_render):
+    from tests.editor.conftest import logged_in, photo_bytes, upload_form
+
+    response = logged_in(alice).post("/editor/jobs/", upload_form(photo_bytes(256)))
+    assert response.status_code == 200, response.content
+    assert response.json()["stage"] == "done" and response.json()["charged"] is True
+    assert LedgerEntry.objects.get(user=alice, kind="charge", source="app").state == "committed"
