@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from billing import stripe_client
 from billing.chart import daily_usage_svg
 from billing.errors import BillingUnavailable, UsageQueryInvalid
-from billing.plans import packs_all, plans_all
+from billing.prices import catalogue_priced
 from billing.state import membership_label
 from billing.usage import membership_usage, usage_daily
 from billing.views import BILLING_OFF_MESSAGE
@@ -96,9 +96,10 @@ def pricing(request: HttpRequest) -> HttpResponse:
     current = None
     if request.user.is_authenticated:
         current = membership_label(user_id=request.user.pk)
+    plans, packs = catalogue_priced()
     return render(request, "billing/pricing.html", {
-        "plans": plans_all(),
-        "packs": packs_all(),
+        "plans": plans,
+        "packs": packs,
         "current": current,
         "free_slug": settings.BILLING_FREE_PLAN,
         "stripe_enabled": stripe_client.stripe_enabled(),
