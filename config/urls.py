@@ -20,3 +20,5 @@ urlpatterns = [
 
 handler404 = "api.errors.not_found"
 handler500 = "api.errors.server_error"
+handler403 = "api.errors.permission_denied"
+handler400 = "api.errors.bad_request"
