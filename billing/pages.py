@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
 from billing import stripe_client
-from billing.chart import daily_usage_svg
+from billing.chart import daily_usage_svg, day_long
 from billing.errors import BillingUnavailable, UsageQueryInvalid
 from billing.prices import catalogue_priced
 from billing.state import membership_label
@@ -65,6 +65,7 @@ def _usage_context(user_id: int, selected: str) -> dict:
     cycles = membership_usage(user_id=user_id, params={"listBillingCycles": "true"})["billingCycles"]
     cycle = payload["billingCycle"]
     first, last = _chart_days(cycle, datetime.now(UTC).date())
+    days = usage_daily(user_id=user_id, start=first, end=last)
     return {
         "usage": payload,
         "cycle": cycle,
@@ -75,7 +76,8 @@ def _usage_context(user_id: int, selected: str) -> dict:
         "options": _picker(cycles, current["billingCycle"]),
         "selected": cycle["periodStartUnix"],
         # safe: the SVG is built from integers and escaped date strings only
-        "chart": mark_safe(daily_usage_svg(usage_daily(user_id=user_id, start=first, end=last))),
+        "chart": mark_safe(daily_usage_svg(days)),
+        "days": [d | {"label": day_long(d["date"]), "total": d["app"] + d["api"]} for d in days],
         "chart_first": first,
         "chart_last": last,
     }
