@@ -77,6 +77,14 @@ def pack_grant_record(*, user_id: int, idempotency_key: str, credits: int,
     )
 
 
+def admin_grant_record(*, user_id: int, idempotency_key: str, credits: int,
+                       reference: str) -> tuple[LedgerEntry, bool]:
+    return _get_or_create(
+        idempotency_key, user_id=user_id, kind=LedgerEntry.Kind.ADMIN_GRANT,
+        bucket=LedgerEntry.Bucket.PREPAID, credits=credits, reference=reference,
+    )
+
+
 def usage_rebuild() -> dict[str, int]:
     """Write every usage counter, prepaid balance and account state back to Redis from the database.
 

@@ -5,6 +5,10 @@ from api.health import healthz
 from billing.pages import home
 from config.metrics import metrics_view
 
+admin.site.site_header = "Cutout administration"
+admin.site.site_title = "Cutout admin"
+admin.site.index_title = "Users, plans and credits"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
