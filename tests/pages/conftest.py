@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 import stripe
+from django.conf import settings
 
 from billing import quota
 from billing.plans import packs_parse, plans_parse
@@ -60,6 +61,22 @@ def stripe_price_api():
 
     with mock.patch("stripe.Price.retrieve", autospec=True, side_effect=_retrieve) as retrieve:
         yield retrieve
+
+
+@pytest.fixture
+def page_for(chromium, client, live_server):
+    """A page, signed in as `user` (a session cookie from Django's test client) or anonymous."""
+
+    def _page(user=None, *, width=1280, height=900):
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        if user is not None:
+            client.force_login(user)
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie,
+                                  "url": live_server.url}])
+        return context.new_page()
+
+    return _page
 
 
 def deliver(type_: str, obj: dict) -> str:

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from django.conf import settings
 
 from billing.usage import usage_daily
 from tests import live
@@ -14,22 +13,6 @@ from tests import live
 from .conftest import invoice_paid, spend
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-@pytest.fixture
-def page_for(chromium, client, live_server):
-    """A page, signed in as `user` (a session cookie from Django's test client) or anonymous."""
-
-    def _page(user=None, *, width=1280, height=900):
-        context = chromium.new_context(viewport={"width": width, "height": height})
-        if user is not None:
-            client.force_login(user)
-            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie,
-                                  "url": live_server.url}])
-        return context.new_page()
-
-    return _page
-
 
 def test_it_renders_the_usage_page_with_its_chart(page_for, live_server, seeded):
     from playwright.sync_api import expect
@@ -127,10 +110,6 @@ def month_of_usage(alice):
     return alice
 
 
-def _no_page_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-
-
 @pytest.mark.parametrize(("width", "height"), [(1366, 850), (390, 844)])
 def test_it_draws_chart_labels_that_never_overlap(page_for, live_server, month_of_usage, width, height):
     from playwright.sync_api import expect
@@ -146,7 +125,7 @@ def test_it_draws_chart_labels_that_never_overlap(page_for, live_server, month_o
     assert min(box["height"] for box in boxes) >= 12  # legible on a phone too: never scaled below 12 px
     today = f"{datetime.now(UTC).day}/{datetime.now(UTC).month}"
     expect(chart.locator("text.day-label").last).to_have_text(today)
-    assert _no_page_scroll(page)  # the chart scrolls inside its box, the page does not
+    assert not live.scrolls_sideways(page)  # the chart scrolls inside its box, the page does not
     page.get_by_test_id("usage-chart").scroll_into_view_if_needed()
     live.screenshot(page, f"usage-chart-{width}.png")
 
