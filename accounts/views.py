@@ -87,6 +87,8 @@ def _profile_render(request: HttpRequest, form: ApiKeyCreateForm, *, status: int
         "api_keys": services.api_key_list(user=request.user),
         "form": form,
         "new_key": revealed,
+        # the usage line names the address the visitor reached us at, as the landing page's snippets do
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
     }
     response = render(request, "accounts/profile.html", context, status=status)
     if _REVEAL_COOKIE in request.COOKIES:

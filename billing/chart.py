@@ -1,9 +1,12 @@
 """The usage page's daily chart: app and API images per day, stacked, as an inline SVG string.
 
-Pure Python, no Django: the page needs no chart library, no CDN and no JavaScript to draw it.
-Input is `billing.usage.usage_daily()`'s series; nothing here counts usage, it only draws it.
+Pure Python, no Django: the page needs no chart library, no CDN and no JavaScript to draw it
+(static/billing/usage.js only adds the hover/focus tooltip). Input is `billing.usage.usage_daily()`'s
+series; nothing here counts usage, it only draws it. The page also renders the same series as a
+table for screen readers and for reading exact numbers.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
@@ -11,6 +14,10 @@ from html import escape
 APP_COLOUR = "#2f6fec"
 API_COLOUR = "#f29d38"
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 28, 30  # plot margins in SVG units
+LABEL_FONT = 12  # SVG units; the page never draws the chart below its natural size (it scrolls)
+_DIGIT_EM = 0.62  # widest digit or "/" of a sans-serif font, in em: a label's width is at most this
+_LABEL_GAP = 8  # SVG units between two day labels
+_LABEL_STEPS = (1, 2, 3, 7, 14, 28)
 
 
 def nice_ceiling(value: int) -> int:
@@ -31,11 +38,18 @@ def _ticks(top: int) -> list[int]:
     return [top * i // parts for i in range(parts + 1)]
 
 
-def _label_every(days: int) -> int:
-    for every in (1, 2, 7, 14):
-        if days / every <= 16:
+def label_every(*, slot: float, chars: int = 5) -> int:
+    """Label every n-th day so that labels of `chars` characters (e.g. "29/11") never overlap."""
+    need = chars * LABEL_FONT * _DIGIT_EM + _LABEL_GAP
+    for every in _LABEL_STEPS:
+        if every * slot >= need:
             return every
-    return 30
+    return math.ceil(need / slot / 7) * 7
+
+
+def _labelled(index: int, count: int, every: int) -> bool:
+    # counted back from the newest day, so today always has its label and spacing stays even
+    return (count - 1 - index) % every == 0
 
 
 def _day_label(iso: str) -> str:
@@ -46,19 +60,31 @@ def _day_label(iso: str) -> str:
     return f"{day.day}/{day.month}"
 
 
+def day_long(iso: str) -> str:
+    """"Mon 30 Nov 2026": the tooltip's and the table's date."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def daily_usage_svg(days: Sequence[Mapping], *, width: int = 720, height: int = 240,
                     title: str = "Images per day") -> str:
     """An SVG bar chart of `days` ([{"date": "YYYY-MM-DD", "app": n, "api": n}, ...], oldest first).
 
-    Each day is a `<g class="day">` with `data-date`, `data-app`, `data-api` and a `<title>` tooltip;
-    app is the lower bar, API stacked on top. Colours are attributes, so it renders without CSS.
+    Each day is a `<g class="day">` with `data-date`, `data-app`, `data-api` and an `aria-label`,
+    focusable (one tab stop; usage.js moves between days with the arrow keys); app is the lower bar,
+    API stacked on top, and a transparent full-height rect makes empty days hoverable too. Colours
+    are attributes, so it renders without CSS.
     """
     plot_w, plot_h = width - _LEFT - _RIGHT, height - _TOP - _BOTTOM
     peak = max((int(d["app"]) + int(d["api"]) for d in days), default=0)
     top = nice_ceiling(peak)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="usage-chart" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="usage-chart-title" data-testid="usage-chart">',
+        f'width="{width}" height="{height}" role="group" aria-labelledby="usage-chart-title" '
+        f'data-testid="usage-chart">',
         f'<title id="usage-chart-title">{escape(title)}</title>',
         _legend(),
     ]
@@ -67,20 +93,11 @@ def daily_usage_svg(days: Sequence[Mapping], *, width: int = 720, height: int = 
         parts.append(f'<line class="grid" x1="{_LEFT}" x2="{width - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="#e3e6eb" stroke-width="1"/>')
         parts.append(f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#5b6270">{tick}</text>')
+                     f'font-size="{LABEL_FONT}" fill="#5b6270">{tick}</text>')
     if not days:
         parts.append(_note(width, height, "No days in this window yet"))
     else:
-        slot = plot_w / len(days)
-        bar = max(1.0, slot * 0.7)
-        every = _label_every(len(days))
-        for i, day in enumerate(days):
-            x = _LEFT + i * slot + (slot - bar) / 2
-            parts.append(_bar_group(day, x, bar, plot_h, top))
-            if i % every == 0 or i == len(days) - 1:
-                parts.append(f'<text class="day-label" x="{x + bar / 2:.1f}" y="{height - _BOTTOM + 16}" '
-                             f'text-anchor="middle" font-size="11" fill="#5b6270">'
-                             f'{escape(_day_label(str(day["date"])))}</text>')
+        parts.extend(_day_parts(days, plot_w, plot_h, top, height))
         if peak == 0:
             parts.append(_note(width, height, "No images in this window"))
     parts.append(f'<line x1="{_LEFT}" x2="{width - _RIGHT}" y1="{_TOP + plot_h}" y2="{_TOP + plot_h}" '
@@ -89,14 +106,37 @@ def daily_usage_svg(days: Sequence[Mapping], *, width: int = 720, height: int = 
     return "".join(parts)
 
 
-def _bar_group(day: Mapping, x: float, bar: float, plot_h: int, top: int) -> str:
+def _day_parts(days: Sequence[Mapping], plot_w: int, plot_h: int, top: int, height: int) -> list[str]:
+    slot = plot_w / len(days)
+    every = label_every(slot=slot, chars=max(len(_day_label(str(d["date"]))) for d in days))
+    parts = []
+    for i, day in enumerate(days):
+        parts.append(_bar_group(day, _LEFT + i * slot, slot, plot_h, top, focusable=i == len(days) - 1))
+        if _labelled(i, len(days), every):
+            parts.append(f'<text class="day-label" x="{_LEFT + (i + .5) * slot:.1f}" '
+                         f'y="{height - _BOTTOM + 17}" text-anchor="middle" font-size="{LABEL_FONT}" '
+                         f'fill="#5b6270">'
+                         f'{escape(_day_label(str(day["date"])))}</text>')
+    return parts
+
+
+def day_summary(day: Mapping) -> str:
+    app, api = int(day["app"]), int(day["api"])
+    return f"{day_long(str(day['date']))}: {app} editor, {api} API, {app + api} in all"
+
+
+def _bar_group(day: Mapping, left: float, slot: float, plot_h: int, top: int, *, focusable: bool) -> str:
     app, api = int(day["app"]), int(day["api"])
     date = escape(str(day["date"]))
     base = _TOP + plot_h
     app_h, api_h = plot_h * app / top, plot_h * api / top
+    bar = max(1.0, slot * 0.7)
+    x = left + (slot - bar) / 2
     return (
-        f'<g class="day" data-date="{date}" data-app="{app}" data-api="{api}">'
-        f"<title>{date}: {app} app, {api} API</title>"
+        f'<g class="day" data-date="{date}" data-app="{app}" data-api="{api}" role="img" '
+        f'aria-label="{escape(day_summary(day))}" tabindex="{0 if focusable else -1}">'
+        f'<rect class="hit" x="{left:.1f}" y="{_TOP}" width="{slot:.1f}" height="{plot_h}" '
+        'fill="transparent"/>'
         f'<rect class="bar-app" x="{x:.1f}" y="{base - app_h:.1f}" width="{bar:.1f}" height="{app_h:.1f}" '
         f'fill="{APP_COLOUR}"/>'
         f'<rect class="bar-api" x="{x:.1f}" y="{base - app_h - api_h:.1f}" width="{bar:.1f}" '

@@ -57,3 +57,8 @@ class WebhookNotReady(BillingError):
 class PlanUnknown(BillingError):
     status = 404
     message = "Unknown plan or pack"
+
+
+class GrantInvalid(BillingError):
+    status = 400
+    message = "A grant needs between 1 and 1,000,000 credits and a reason."

@@ -100,3 +100,11 @@ def pack_grant_record(*, user_id: int, idempotency_key: str, credits: int,
         idempotency_key, user_id=user_id, kind=LedgerEntry.Kind.PACK_GRANT,
         bucket=LedgerEntry.Bucket.PREPAID, credits=credits, reference=reference,
     )
+
+
+def admin_grant_record(*, user_id: int, idempotency_key: str, credits: int,
+                       reference: str) -> tuple[LedgerEntry, bool]:
+    return _get_or_create(
+        idempotency_key, user_id=user_id, kind=LedgerEntry.Kind.ADMIN_GRANT,
+        bucket=LedgerEntry.Bucket.PREPAID, credits=credits, reference=reference,
+    )

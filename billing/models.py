@@ -51,6 +51,7 @@ class LedgerEntry(models.Model):
         REFUND = "refund"
         PLAN_GRANT = "plan_grant"
         PACK_GRANT = "pack_grant"
+        ADMIN_GRANT = "admin_grant"  # prepaid credits given by staff (billing.grants.credits_grant)
 
     class Bucket(models.TextChoices):
         INCLUDED = "included"

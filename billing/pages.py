@@ -15,9 +15,9 @@ from django.utils.safestring import mark_safe
 from pydantic import ValidationError
 
 from billing import stripe_client
-from billing.chart import daily_usage_svg
+from billing.chart import daily_usage_svg, day_long
 from billing.errors import BillingUnavailable
-from billing.plans import packs_all, plans_all
+from billing.prices import catalogue_priced
 from billing.state import membership_label
 from billing.usage import billing_cycles_list, membership_usage, usage_daily
 from billing.usage_query import UsageQuery
@@ -67,6 +67,7 @@ def _usage_context(user_id: int, selected: int | None) -> dict:
     cycles = billing_cycles_list(user_id=user_id)
     cycle = payload["billingCycle"]
     first, last = _chart_days(cycle, datetime.now(UTC).date())
+    days = usage_daily(user_id=user_id, start=first, end=last)
     return {
         "usage": payload,
         "cycle": cycle,
@@ -77,7 +78,8 @@ def _usage_context(user_id: int, selected: int | None) -> dict:
         "options": _picker(cycles, current["billingCycle"]),
         "selected": cycle["periodStartUnix"],
         # safe: the SVG is built from integers and escaped date strings only
-        "chart": mark_safe(daily_usage_svg(usage_daily(user_id=user_id, start=first, end=last))),
+        "chart": mark_safe(daily_usage_svg(days)),
+        "days": [d | {"label": day_long(d["date"]), "total": d["app"] + d["api"]} for d in days],
         "chart_first": first,
         "chart_last": last,
     }
@@ -105,9 +107,10 @@ def pricing(request: HttpRequest) -> HttpResponse:
     current = None
     if request.user.is_authenticated:
         current = membership_label(user_id=request.user.pk)
+    plans, packs = catalogue_priced()
     return render(request, "billing/pricing.html", {
-        "plans": plans_all(),
-        "packs": packs_all(),
+        "plans": plans,
+        "packs": packs,
         "current": current,
         "free_slug": settings.BILLING_FREE_PLAN,
         "stripe_enabled": stripe_client.stripe_enabled(),

@@ -15,6 +15,7 @@ from billing.models import BillingAccount, LedgerEntry
 from billing.state import account_redis_sync
 
 _COMMITTED = Q(kind=LedgerEntry.Kind.CHARGE, state=LedgerEntry.State.COMMITTED)
+_PREPAID_GRANTS = [LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.ADMIN_GRANT]
 
 
 def _usage_counters() -> tuple[dict[str, int], dict[int, set[int]]]:
@@ -34,9 +35,9 @@ def _usage_counters() -> tuple[dict[str, int], dict[int, set[int]]]:
 
 
 def _prepaid_balances() -> dict[int, int]:
-    """Pack grants minus committed prepaid charges, per user."""
+    """Pack and admin grants minus committed prepaid charges, per user."""
     rows = (LedgerEntry.objects.filter(bucket=LedgerEntry.Bucket.PREPAID)
-            .filter(Q(kind=LedgerEntry.Kind.PACK_GRANT) | _COMMITTED)
+            .filter(Q(kind__in=_PREPAID_GRANTS) | _COMMITTED)
             .values("user_id").annotate(total=Sum("credits")))
     return {row["user_id"]: row["total"] for row in rows}
 
@@ -45,7 +46,7 @@ def usage_rebuild() -> dict[str, int]:
     counters, cycles = _usage_counters()
     prepaid = _prepaid_balances()
     grants = LedgerEntry.objects.filter(
-        kind__in=[LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.PLAN_GRANT]
+        kind__in=[*_PREPAID_GRANTS, LedgerEntry.Kind.PLAN_GRANT]
     ).values_list("idempotency_key", flat=True)
     ttl = settings.BILLING_COUNTER_TTL_DAYS * 86400
     with rc.unavailable_on_error():

@@ -3,6 +3,8 @@ also needs STRIPE_WEBHOOK_SECRET. SDK errors become our typed errors here."""
 
 import json
 import logging
+from dataclasses import dataclass
+from decimal import Decimal
 
 import stripe
 from django.conf import settings
@@ -35,6 +37,39 @@ def _api_key() -> str:
     if not stripe_enabled():
         raise BillingOff()
     return settings.STRIPE_SECRET_KEY
+
+
+# Stripe amounts are in the currency's smallest unit; these currencies have none or three decimals.
+_ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+                 "VUV", "XAF", "XOF", "XPF"}
+_THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
+
+
+@dataclass(frozen=True)
+class StripePrice:
+    amount: Decimal  # in currency units, e.g. Decimal("9.00")
+    currency: str  # upper-case ISO 4217
+    interval: str  # "month" / "year" for a recurring Price, "" for a one-time one
+
+
+def _units(minor: str | int, currency: str) -> Decimal:
+    places = 0 if currency in _ZERO_DECIMAL else 3 if currency in _THREE_DECIMAL else 2
+    return Decimal(str(minor)).scaleb(-places)
+
+
+def price_retrieve(*, price_id: str) -> StripePrice | None:
+    """The amount Stripe will charge for `price_id`; None for a tiered or metered Price (no one amount)."""
+    try:
+        price = stripe.Price.retrieve(price_id, api_key=_api_key()).to_dict()
+    except stripe.StripeError as exc:
+        log.warning("stripe price %s not readable: %s", price_id, exc)
+        raise PaymentProviderError() from exc
+    minor = price.get("unit_amount_decimal") or price.get("unit_amount")
+    if minor is None:
+        return None
+    currency = str(price.get("currency") or "usd").upper()
+    recurring = price.get("recurring") or {}
+    return StripePrice(_units(minor, currency), currency, str(recurring.get("interval") or ""))
 
 
 def checkout_session_create(*, mode: str, price_id: str, customer_id: str | None, customer_email: str,

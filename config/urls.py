@@ -5,6 +5,10 @@ from billing.pages import home
 from core.health import healthz
 from core.metrics import metrics_view
 
+admin.site.site_header = "Cutout administration"
+admin.site.site_title = "Cutout admin"
+admin.site.index_title = "Users, plans and credits"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
@@ -20,3 +24,5 @@ urlpatterns = [
 
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"
+handler403 = "core.errors.permission_denied"
+handler400 = "core.errors.bad_request"

@@ -82,6 +82,9 @@ def is_api_path(path: str) -> bool:
     return path.startswith(("/api/", "/rmbg"))
 
 
+# Pages get the site's templates (templates/404.html, 500.html, 403.html, 400.html, rendered by
+# Django's default views); API paths keep SPEC's JSON shape.
+
 def not_found(request, exception=None):
     if is_api_path(request.path):
         return error_response(status=404, message="Not found")
@@ -92,3 +95,15 @@ def server_error(request):
     if is_api_path(request.path):
         return error_response(status=500, message=INTERNAL_ERROR)
     return defaults.server_error(request)
+
+
+def permission_denied(request, exception=None):
+    if is_api_path(request.path):
+        return error_response(status=403, message="Forbidden")
+    return defaults.permission_denied(request, exception)
+
+
+def bad_request(request, exception=None):
+    if is_api_path(request.path):
+        return error_response(status=400, message="Bad request")
+    return defaults.bad_request(request, exception)

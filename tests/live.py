@@ -77,3 +77,21 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def axe_serious(page) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each (rule, impact, elements).
+
+    axe-core comes inside the `axe-playwright-python` package (axe.min.js), so this runs offline.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
+        for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def scrolls_sideways(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")

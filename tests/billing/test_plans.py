@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -44,3 +45,36 @@ def test_it_refuses_bad_packs_and_rates():
         packs_parse('[{"slug": "p", "credits": 0}]', environ={})
     with pytest.raises(ImproperlyConfigured, match="BILLING_ANON_RATE_LIMIT"):
         rate_checked("BILLING_ANON_RATE_LIMIT", "lots")
+
+
+def test_it_gives_the_built_in_catalogue_display_prices():
+    plans, packs = plans_parse("", environ={}), packs_parse("", environ={})
+    assert [(p.slug, p.price, p.currency, p.interval) for p in plans[:2]] == [
+        ("free", Decimal(0), "USD", "month"), ("premium-1000", Decimal(9), "USD", "month")]
+    assert all(item.price is not None and item.price > 0 for item in (*plans[1:], *packs))
+
+
+def test_it_reads_display_prices_from_json():
+    raw = json.dumps([{"slug": "free", "credits": 3},
+                      {"slug": "pro", "credits": 7, "price": "12.50", "currency": "eur", "interval": "year"},
+                      {"slug": "unpriced", "credits": 9}])
+    free, pro, unpriced = plans_parse(raw, environ={})
+    assert free.price == Decimal(0)  # the free plan is free even when the JSON does not say so
+    assert (pro.price, pro.currency, pro.interval) == (Decimal("12.50"), "EUR", "year")
+    assert unpriced.price is None
+    (pack,) = packs_parse('[{"slug": "p", "credits": 10, "price": 4}]', environ={})
+    assert (pack.price, pack.currency) == (Decimal(4), "USD")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"price": "nine"}, "price of 'pro' must be a number"),
+    ({"price": True}, "price of 'pro' must be a number"),
+    ({"price": -1}, "price of 'pro' must be between 0"),
+    ({"price": "NaN"}, "price of 'pro' must be between 0"),
+    ({"price": 1, "currency": "dollars"}, "currency of 'pro' must be a 3-letter ISO code"),
+    ({"price": 1, "interval": "week"}, "interval of 'pro' must be one of month, year"),
+])
+def test_it_refuses_bad_display_prices(extra, message):
+    raw = json.dumps([{"slug": "free", "credits": 1}, {"slug": "pro", "credits": 5} | extra])
+    with pytest.raises(ImproperlyConfigured, match=message):
+        plans_parse(raw, environ={})

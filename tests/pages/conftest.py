@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from unittest import mock
 
 import pytest
 import stripe
+from django.conf import settings
 
 from billing import quota
 from billing.plans import packs_parse, plans_parse
@@ -18,14 +20,21 @@ WEBHOOK_SECRET = "whsec_test_pages"
 PLANS_JSON = json.dumps([
     {"slug": "free", "label": "Free", "credits": 10, "rate_limit": "5/minute"},
     {"slug": "premium-1000", "label": "Premium-1000", "credits": 1000, "rate_limit": "60/minute",
-     "price_id": "price_premium_1000"},
+     "price_id": "price_premium_1000", "price": 10},
     {"slug": "premium-5000", "label": "Premium-5000", "credits": 5000, "rate_limit": "120/minute",
-     "price_id": "price_premium_5000"},
+     "price_id": "price_premium_5000", "price": "30.50", "currency": "eur"},
 ])
 PACKS_JSON = json.dumps([
-    {"slug": "pack-100", "label": "100 credits", "credits": 100, "price_id": "price_pack_100"},
+    {"slug": "pack-100", "label": "100 credits", "credits": 100, "price_id": "price_pack_100", "price": 6},
     {"slug": "pack-1000", "label": "1,000 credits", "credits": 1000, "price_id": "price_pack_1000"},
 ])
+# What Stripe's API answers for those Price IDs (amounts in cents, as Stripe sends them).
+STRIPE_PRICES = {
+    "price_premium_1000": {"unit_amount": 900, "currency": "usd", "recurring": {"interval": "month"}},
+    "price_premium_5000": {"unit_amount": 2900, "currency": "usd", "recurring": {"interval": "month"}},
+    "price_pack_100": {"unit_amount": 500, "currency": "usd", "recurring": None},
+    "price_pack_1000": {"unit_amount": 3500, "currency": "usd", "recurring": None},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +49,34 @@ def pages_settings(settings):
     settings.STORAGES = settings.STORAGES | {
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     return settings
+
+
+@pytest.fixture(autouse=True)
+def stripe_price_api():
+    """Stripe's `GET /v1/prices/{id}` (the SDK call, autospec'd); no page may reach the network."""
+
+    def _retrieve(price_id, **params):
+        data = {"id": price_id, "object": "price", "unit_amount_decimal": None} | STRIPE_PRICES[price_id]
+        return stripe.Price.construct_from(data, params.get("api_key"))
+
+    with mock.patch("stripe.Price.retrieve", autospec=True, side_effect=_retrieve) as retrieve:
+        yield retrieve
+
+
+@pytest.fixture
+def page_for(chromium, client, live_server):
+    """A page, signed in as `user` (a session cookie from Django's test client) or anonymous."""
+
+    def _page(user=None, *, width=1280, height=900):
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        if user is not None:
+            client.force_login(user)
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie,
+                                  "url": live_server.url}])
+        return context.new_page()
+
+    return _page
 
 
 def deliver(type_: str, obj: dict) -> str:

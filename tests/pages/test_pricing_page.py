@@ -1,6 +1,7 @@
 """/pricing/: plans and packs with their credits; buttons post to billing's checkout endpoints."""
 
 import pytest
+import stripe
 
 from .conftest import invoice_paid, page_read
 
@@ -53,6 +54,53 @@ def test_it_explains_that_billing_is_off_without_stripe_keys(client, alice, sett
     assert page.text("billing-off") == "Billing is off on this server: purchases are not available."
     assert "/billing/checkout/" not in html
     assert html.count("disabled") == 4  # two plans and two packs, none purchasable
+    assert "plan-premium-1000" in page.ids and "pack-pack-1000" in page.ids  # the catalogue is still shown
+
+
+def _prices(page) -> dict[str, str]:
+    return {testid: page.text(testid) for testid in page.ids if testid.endswith(("-price", "-per-image"))}
+
+
+def _card(html: str, testid: str):
+    """One card's test ids (price test ids repeat from card to card)."""
+    return page_read(html.split(f'data-testid="{testid}"', 1)[1].split("</section>", 1)[0])
+
+
+def test_it_shows_configured_prices_when_billing_is_off(client, settings, stripe_price_api):
+    settings.STRIPE_SECRET_KEY = ""
+    html = client.get("/pricing/").content.decode()
+    cards = {slug: _card(html, slug)
+             for slug in ("plan-free", "plan-premium-1000", "plan-premium-5000", "pack-pack-100", "pack-pack-1000")}
+    assert _prices(cards["plan-free"]) == {"plan-price": "$0 / month"}  # not "Free / Free"
+    assert _prices(cards["plan-premium-1000"]) == {"plan-price": "$10 / month", "plan-price-per-image": "$0.01 per image"}
+    assert _prices(cards["plan-premium-5000"]) == {"plan-price": "€30.50 / month",
+                                                   "plan-price-per-image": "€0.0061 per image"}
+    assert _prices(cards["pack-pack-100"]) == {"pack-price": "$6", "pack-price-per-image": "$0.06 per image"}
+    assert _prices(cards["pack-pack-1000"]) == {"pack-price": "Price on request"}
+    assert stripe_price_api.call_count == 0  # billing is off: Stripe is never asked
+
+
+def test_it_shows_stripes_prices_fetched_once_and_cached(client, stripe_price_api):
+    first = client.get("/pricing/").content.decode()
+    second = client.get("/pricing/").content.decode()
+    assert first == second
+    assert sorted(c.args[0] for c in stripe_price_api.call_args_list) == [
+        "price_pack_100", "price_pack_1000", "price_premium_1000", "price_premium_5000"]  # once each, not per view
+    assert stripe_price_api.call_args_list[0].kwargs == {"api_key": "sk_test_pages"}
+    assert _prices(_card(first, "plan-premium-5000")) == {"plan-price": "$29 / month",  # Stripe's, not the configured €30.50
+                                                          "plan-price-per-image": "$0.0058 per image"}
+    assert _prices(_card(first, "pack-pack-1000")) == {"pack-price": "$35", "pack-price-per-image": "$0.035 per image"}
+    assert 'data-testid="plan-price" data-source="stripe"' in first
+
+
+def test_it_falls_back_to_configured_prices_when_stripe_fails_and_waits_before_asking_again(
+        client, stripe_price_api):
+    stripe_price_api.side_effect = stripe.APIConnectionError("connection refused")
+    first = client.get("/pricing/").content.decode()
+    client.get("/pricing/")
+    assert stripe_price_api.call_count == 1  # the failure is remembered for a while
+    assert _prices(_card(first, "pack-pack-100")) == {"pack-price": "$6", "pack-price-per-image": "$0.06 per image"}
+    assert "buy-pack-pack-100" not in first and "/accounts/signup/?next=/pricing/" in first  # still purchasable
 
 
 def test_it_shows_the_success_and_cancel_pages(client):
