@@ -28,6 +28,7 @@ from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
+from editor.touchups import touchups_apply
 from removal import pipeline
 from removal.decode import LoadedImage, image_load
 from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
@@ -125,7 +126,8 @@ def _job_rerender(job: Job, opts: RemovalOptions, progress) -> Rendered:
     with default_storage.open(job.mask, "rb") as handle:
         mask = Image.open(handle)
         mask.load()
-    return _render_store(job, image, mask.convert("L"), opts, progress)
+    image, mask = touchups_apply(job, image, mask.convert("L"), mask_only=opts.mask)
+    return _render_store(job, image, mask, opts, progress)
 
 
 def _files_delete(names) -> None:

@@ -4,7 +4,7 @@ import re
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -12,16 +12,19 @@ from accounts.services import email_is_verified
 from api.errors import DOMAIN_ERRORS
 from api.uploads import upload_read
 from config.storage import signed_url
-from editor import selectors, services
-from editor.errors import LoginRequired, error_body
+from editor import archive, selectors, services
+from editor.errors import JobNotReady, LoginRequired, error_body
 from editor.models import Job
+from editor.touchups import touchups_parse, touchups_update
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, MAX_SIDE
+from removal.errors import ValidationFailed
 from removal.options import options_parse
 
 _REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NAMED_COLORS = ("white", "black", "red", "green", "blue", "yellow", "orange", "purple", "pink", "gray",
                 "silver", "navy", "teal", "olive", "maroon", "skyblue", "lightgreen", "beige", "gold")
-_FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail": "thumbnail"}
+_FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail": "thumbnail",
+          "background": "background"}
 
 
 def _error_response(exc: Exception, *, job: Job | None = None) -> JsonResponse:
@@ -93,6 +96,19 @@ async def job_detail(request, job_id):
     return JsonResponse(selectors.job_state(job=job))
 
 
+def _render_fields(request, fields: dict[str, str]):
+    """Options and touch-ups of a render request, every field error reported together."""
+    errors, parsed = [], []
+    for parse in (lambda: options_parse(fields), lambda: touchups_parse(request.POST, request.FILES)):
+        try:
+            parsed.append(parse())
+        except ValidationFailed as exc:
+            errors += [(d["field"], d["message"]) for d in exc.details]
+    if errors:
+        raise ValidationFailed(errors)
+    return parsed
+
+
 @require_POST
 async def job_render(request, job_id):
     """Render a processed job again with new presentation options: no model run, no charge."""
@@ -103,11 +119,44 @@ async def job_render(request, job_id):
         except Job.DoesNotExist:
             raise Http404() from None
         fields = services.options_fields(request.POST)
-        opts = options_parse(fields)
+        opts, touchups = _render_fields(request, fields)
+        if job.stage != Job.Stage.DONE:
+            raise JobNotReady()
+        unused = await sync_to_async(touchups_update, thread_sensitive=False)(job=job, touchups=touchups)
         job = await services.job_rerender(job=job, opts=opts, fields=fields, ref=_ref(request))
+        await sync_to_async(services._files_delete)(unused)
     except DOMAIN_ERRORS as exc:
         return _error_response(exc)
     return JsonResponse(selectors.job_state(job=job))
+
+
+@require_POST
+async def job_discard(request, job_id):
+    """Delete one of the user's jobs and its files (the Recent list's discard)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _error_response(LoginRequired())
+    try:
+        job = await selectors.job_aget(user=user, job_id=job_id)
+    except Job.DoesNotExist:
+        raise Http404() from None
+    await sync_to_async(services.job_delete)(job=job)
+    return JsonResponse({"deleted": str(job_id)})
+
+
+@require_GET
+def jobs_download(request):
+    """`?ids=a,b,c`: the user's selected results as one ZIP."""
+    if not request.user.is_authenticated:
+        return _error_response(LoginRequired())
+    try:
+        data = archive.jobs_zip(user=request.user, job_ids=archive.job_ids_parse(request.GET.get("ids", "")))
+    except DOMAIN_ERRORS as exc:
+        return _error_response(exc)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="cutouts.zip"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
