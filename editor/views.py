@@ -23,6 +23,10 @@ from removal.options import options_parse
 _REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NAMED_COLORS = ("white", "black", "red", "green", "blue", "yellow", "orange", "purple", "pink", "gray",
                 "silver", "navy", "teal", "olive", "maroon", "skyblue", "lightgreen", "beige", "gold")
+# Background presets: (value sent as bg_color, accessible name).
+COLOR_PRESETS = (("#ffffff", "White"), ("#000000", "Black"), ("#f2f2f2", "Light grey"), ("#1e3a8a", "Navy"),
+                 ("#dbeafe", "Pale blue"), ("#fde68a", "Butter yellow"), ("#fecdd3", "Blush pink"),
+                 ("#d1fae5", "Mint"))
 _FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail": "thumbnail",
           "background": "background"}
 
@@ -63,6 +67,7 @@ def editor_page(request):
         "limits": {"extensions": list(ALLOWED_EXTENSIONS), "maxBytes": MAX_BYTES, "maxSide": MAX_SIDE},
         "open_job": request.GET.get("job", ""),
         "named_colors": NAMED_COLORS,
+        "color_presets": COLOR_PRESETS,
     }
     return render(request, "editor/editor.html", context)
 
