@@ -4,13 +4,15 @@ import re
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousOperation
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
 from api.errors import DOMAIN_ERRORS
-from api.uploads import upload_read
+from api.uploads import FormUnreadable, upload_read
 from config.storage import signed_url
 from editor import archive, selectors, services
 from editor.errors import JobNotReady, LoginRequired, error_body
@@ -101,10 +103,19 @@ async def job_detail(request, job_id):
     return JsonResponse(selectors.job_state(job=job))
 
 
+def _render_form(request):
+    """The render form's fields and files; a form Django refuses to read is a JSON 400, not HTML."""
+    try:
+        return request.POST, request.FILES
+    except (SuspiciousOperation, MultiPartParserError) as exc:  # RequestDataTooBig, TooManyFields…
+        raise FormUnreadable() from exc
+
+
 def _render_fields(request, fields: dict[str, str]):
     """Options and touch-ups of a render request, every field error reported together."""
     errors, parsed = [], []
-    for parse in (lambda: options_parse(fields), lambda: touchups_parse(request.POST, request.FILES)):
+    post, files = _render_form(request)
+    for parse in (lambda: options_parse(fields), lambda: touchups_parse(post, files)):
         try:
             parsed.append(parse())
         except ValidationFailed as exc:
@@ -123,7 +134,7 @@ async def job_render(request, job_id):
             job = await selectors.job_aget(user=user, job_id=job_id)
         except Job.DoesNotExist:
             raise Http404() from None
-        fields = services.options_fields(request.POST)
+        fields = services.options_fields(_render_form(request)[0])
         opts, touchups = _render_fields(request, fields)
         if job.stage != Job.Stage.DONE:
             raise JobNotReady()

@@ -175,6 +175,22 @@ def test_it_erases_restores_and_undoes_touchups_in_the_download_for_free(editor,
 
     stroke = [(CHEST[0] - 60, CHEST[1]), (CHEST[0] + 60, CHEST[1])]
     open_touchup()
+    # Zoom with the wheel stops at 400 % of the image's pixels; Pan moves it; Fit brings it back.
+    viewport = page.locator("#tu-viewport").bounding_box()
+    page.mouse.move(viewport["x"] + viewport["width"] / 2, viewport["y"] + viewport["height"] / 2)
+    for _ in range(12):
+        page.mouse.wheel(0, -400)
+    _expect(page.get_by_test_id("zoom")).to_have_text("400 %")
+    page.get_by_test_id("tool-pan").check()
+    before = page.locator("#tu-canvas").bounding_box()
+    page.mouse.move(viewport["x"] + viewport["width"] / 2, viewport["y"] + viewport["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(viewport["x"] + viewport["width"] / 2 + 100, viewport["y"] + viewport["height"] / 2, steps=4)
+    page.mouse.up()
+    assert page.locator("#tu-canvas").bounding_box()["x"] == pytest.approx(before["x"] + 100, abs=1)
+    _expect(dialog).to_have_attribute("data-strokes", "0")  # panning paints nothing
+    page.get_by_role("button", name="Fit", exact=True).last.click()
+    page.get_by_test_id("tool-erase").check()
     page.locator("#tu-size").fill("100")
     page.locator("#tu-hardness").fill("100")
     drag(stroke)
@@ -283,7 +299,17 @@ def test_it_processes_a_batch_of_three_into_a_zip(editor, tmp_path, alice, redis
     for name in archive.namelist():
         assert Image.open(io.BytesIO(archive.read(name))).mode == "RGBA"
     _expect(page.get_by_test_id("recent").locator("[data-job]")).to_have_count(3)
-    assert page.problems == []
+
+    # A batch with a file the server refuses: that card fails, and costs nothing.
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not an image at all")
+    page.set_input_files("#file-input", [str(paths[0]), str(bad)])
+    _expect(cards).to_have_count(2)
+    page.get_by_test_id("upload").click()
+    _expect(page.locator(".batch-card[data-state=error]")).to_have_count(1, timeout=120_000)
+    _expect(page.locator(".batch-card[data-state=done]")).to_have_count(1, timeout=120_000)
+    _expect(page.locator(".batch-card[data-state=error]")).to_contain_text("(not charged)")
+    assert _app_charges(redis_client, alice) == 4
 
 
 def test_it_says_the_final_size_and_shows_errors_instead_of_done(editor, tmp_path):
@@ -322,7 +348,11 @@ def test_it_shows_one_verification_notice_to_an_unverified_user(context, asgi_se
     _sign_in(context, asgi_server, charlie)
     page = context.new_page()
     page.goto(f"{asgi_server}/editor/")
-    _expect(page.get_by_text("Email address not verified")).to_have_count(1)
+    # One notice (the editor's, with SPEC's words), one way to resend; not the site banner too.
+    _expect(page.get_by_text(re.compile("verify|not verified"))).to_have_count(1)
+    _expect(page.get_by_test_id("verify-email-banner")).to_have_count(0)
+    _expect(page.get_by_role("button", name="Resend the verification email")).to_have_count(1)
+    _expect(page.get_by_test_id("editor-unverified")).to_contain_text("Email address not verified")
 
 
 def test_it_works_from_the_keyboard(editor, tmp_path, alice):

@@ -120,3 +120,15 @@ def test_it_discards_a_job_for_its_owner_only(processed, funded_alice, bob):
     assert response.status_code == 200 and response.json() == {"deleted": str(processed.pk)}
     assert not Job.objects.filter(pk=processed.pk).exists()
     assert not any(default_storage.exists(name) for name in names)
+
+
+def test_it_answers_oversized_touchups_in_the_error_shape(processed, funded_alice):
+    client = logged_in(funded_alice)
+    many = [{"mode": "erase", "radius": 5, "points": [[1, 1]] * 1000}] * 60
+    response = client.post(f"/editor/jobs/{processed.pk}/render/", {"strokes": json.dumps(many)})
+    assert response.status_code == 400
+    assert response.json()["error"] == "Too many touch-up points (at most 50000)"
+    huge = json.dumps([{"mode": "erase", "radius": 5, "points": [[1.123456, 1.123456]] * 200_000}])
+    response = client.post(f"/editor/jobs/{processed.pk}/render/", {"strokes": huge})  # over Django's 2.5 MB
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["status"] == 400
