@@ -8,7 +8,7 @@ by the same amount. Strokes apply in order. The browser previews the same arithm
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -76,42 +76,67 @@ def _bounds(stroke: Stroke, size: tuple[int, int]) -> tuple[int, int, int, int] 
     return (left, top, right, bottom) if left < right and top < bottom else None
 
 
-def _segment_distance(xs: np.ndarray, ys: np.ndarray, a, b) -> np.ndarray:
-    """Distance from each pixel centre to the segment a–b."""
+def _segment_coverage(stroke: Stroke, a, b, box: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple]:
+    """Coverage of one segment a–b over its own box (clipped to `box`), and that box."""
+    r = stroke.radius
+    left = max(box[0], int(np.floor(min(a[0], b[0]) - r)))
+    top = max(box[1], int(np.floor(min(a[1], b[1]) - r)))
+    right = min(box[2], int(np.ceil(max(a[0], b[0]) + r)) + 1)
+    bottom = min(box[3], int(np.ceil(max(a[1], b[1]) + r)) + 1)
+    if left >= right or top >= bottom:
+        return np.zeros((0, 0), np.float32), (left, top, left, top)
+    # Pixel centres, as a column and a row: numpy broadcasts them to the box.
+    ys = np.arange(top, bottom, dtype=np.float32)[:, None] + 0.5
+    xs = np.arange(left, right, dtype=np.float32)[None, :] + 0.5
     dx, dy = b[0] - a[0], b[1] - a[1]
     length2 = dx * dx + dy * dy
-    t = np.zeros_like(xs) if length2 == 0 else np.clip(((xs - a[0]) * dx + (ys - a[1]) * dy) / length2, 0, 1)
-    return np.hypot(xs - (a[0] + t * dx), ys - (a[1] + t * dy))
+    t = 0.0 if length2 == 0 else np.clip(((xs - a[0]) * dx + (ys - a[1]) * dy) / length2, 0, 1)
+    distance = np.hypot(xs - (a[0] + t * dx), ys - (a[1] + t * dy))
+    inner = r * stroke.hardness
+    if r - inner < 0.5:  # a hard brush still gets a half-pixel of anti-aliasing
+        inner = r - 0.5
+    return np.clip((r - distance) / (r - inner), 0, 1).astype(np.float32), (left, top, right, bottom)
 
 
 def stroke_coverage(stroke: Stroke, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Coverage 0…1 (float32) of one stroke over `box` (left, top, right, bottom)."""
-    left, top, right, bottom = box
-    ys, xs = np.mgrid[top:bottom, left:right].astype(np.float32) + 0.5
-    distance = np.full(xs.shape, np.inf, dtype=np.float32)
+    """Coverage 0…1 (float32) of one stroke over `box` (left, top, right, bottom): the maximum of
+    its segments' coverage, each computed over its own small box only."""
+    coverage = np.zeros((box[3] - box[1], box[2] - box[0]), dtype=np.float32)
     points = stroke.points if len(stroke.points) > 1 else stroke.points * 2
     for a, b in zip(points, points[1:], strict=False):
-        np.minimum(distance, _segment_distance(xs, ys, a, b), out=distance)
-    inner = stroke.radius * stroke.hardness
-    if stroke.radius - inner < 0.5:  # a hard brush still gets a half-pixel of anti-aliasing
-        inner = stroke.radius - 0.5
-    return np.clip((stroke.radius - distance) / (stroke.radius - inner), 0, 1).astype(np.float32)
+        segment, (left, top, right, bottom) = _segment_coverage(stroke, a, b, box)
+        region = coverage[top - box[1]:bottom - box[1], left - box[0]:right - box[0]]
+        np.maximum(region, segment, out=region)
+    return coverage
+
+
+def _spaced(stroke: Stroke) -> Stroke:
+    """Points closer than radius/8 to the last kept one add nothing visible: drop them (the
+    browser sends them spaced so already; this bounds the work for any other client)."""
+    step = max(0.5, stroke.radius / 8)
+    kept = [stroke.points[0]]
+    for point in stroke.points[1:]:
+        if np.hypot(point[0] - kept[-1][0], point[1] - kept[-1][1]) >= step:
+            kept.append(point)
+    return replace(stroke, points=tuple(kept))
 
 
 def strokes_apply(mask: Image.Image, strokes: list[Stroke]) -> Image.Image:
-    """A new "L" mask with the strokes applied in order (the input is not changed)."""
+    """A new "L" mask with the strokes applied in order (the input is not changed). Only each
+    stroke's box is converted to floats: a 24 MP mask is not copied to float32 as a whole."""
     if not strokes:
         return mask
-    pixels = np.asarray(mask.convert("L"), dtype=np.float32).copy()
+    pixels = np.array(mask.convert("L"), dtype=np.uint8)
     for stroke in strokes:
         box = _bounds(stroke, mask.size)
         if box is None:
             continue
         left, top, right, bottom = box
-        coverage = stroke_coverage(stroke, box)
-        region = pixels[top:bottom, left:right]
+        coverage = stroke_coverage(_spaced(stroke), box)
+        region = pixels[top:bottom, left:right].astype(np.float32)
         if stroke.mode == "erase":
             region *= 1 - coverage
         else:
             region += (255 - region) * coverage
-    return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8), mode="L")
+        pixels[top:bottom, left:right] = np.clip(np.rint(region), 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels, mode="L")

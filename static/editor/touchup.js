@@ -118,8 +118,11 @@ export class TouchUp {
   strokeExtend(point) {
     const s = this.current;
     const last = s.points[s.points.length - 1];
-    if (s.points.length > 1 && Math.hypot(point[0] - last[0], point[1] - last[1]) < Math.max(0.5, s.radius / 8)) return;
-    if (point !== last) s.points.push(point);
+    if (point !== last) {
+      // The same spacing the server keeps (removal/strokes.py): closer points add nothing visible.
+      if (Math.hypot(point[0] - last[0], point[1] - last[1]) < Math.max(0.5, s.radius / 8)) return;
+      s.points.push(point);
+    }
     const p = this.p;
     const box = segmentCover(this.coverage, this.pw, this.ph, [last[0] * p, last[1] * p], [point[0] * p, point[1] * p],
       Math.max(0.5, s.radius * p), s.hardness);
@@ -213,7 +216,11 @@ export class TouchUp {
   // --- events --------------------------------------------------------------------------------
 
   pointerDown(e) {
-    this.el.viewport.setPointerCapture(e.pointerId);
+    try {
+      this.el.viewport.setPointerCapture(e.pointerId); // keep the stroke when the pointer leaves
+    } catch {
+      // a pointer the browser no longer tracks: the stroke still works while it is inside
+    }
     this.pointers.set(e.pointerId, this.local(e));
     if (this.pointers.size === 2) {
       this.strokeEnd(false); // a second finger: this is a pinch, not a stroke

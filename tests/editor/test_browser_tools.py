@@ -108,6 +108,18 @@ VISIBILITY = """() => ['#download', '#img-before', '#img-after'].map((sel) => {
 })"""
 
 
+PINCH = """() => {
+  const v = document.getElementById('tu-viewport');
+  const r = v.getBoundingClientRect();
+  const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+  const fire = (type, id, x) => v.dispatchEvent(new PointerEvent(type, {pointerId: id, pointerType: 'touch',
+    clientX: x, clientY: cy, bubbles: true, isPrimary: id === 11, button: 0, buttons: 1}));
+  fire('pointerdown', 11, cx - 50); fire('pointerdown', 12, cx + 50);
+  fire('pointermove', 12, cx + 150);  // 100 px apart → 200 px apart
+  fire('pointerup', 11, cx - 50); fire('pointerup', 12, cx + 150);
+}"""
+
+
 def _shown(page) -> dict[str, dict]:
     return {item["sel"]: item for item in page.evaluate(VISIBILITY)}
 
@@ -189,6 +201,13 @@ def test_it_erases_restores_and_undoes_touchups_in_the_download_for_free(editor,
     page.mouse.up()
     assert page.locator("#tu-canvas").bounding_box()["x"] == pytest.approx(before["x"] + 100, abs=1)
     _expect(dialog).to_have_attribute("data-strokes", "0")  # panning paints nothing
+    page.get_by_role("button", name="Fit", exact=True).last.click()
+    fitted = page.get_by_test_id("zoom").text_content()
+    # Two fingers moving apart zoom in (and paint nothing).
+    page.evaluate(PINCH)
+    assert int(page.get_by_test_id("zoom").text_content().split()[0]) == pytest.approx(
+        2 * int(fitted.split()[0]), abs=2)
+    _expect(dialog).to_have_attribute("data-strokes", "0")
     page.get_by_role("button", name="Fit", exact=True).last.click()
     page.get_by_test_id("tool-erase").check()
     page.locator("#tu-size").fill("100")
