@@ -243,7 +243,8 @@ function batchPrepare() {
   el.beforeInfo.textContent = el.afterInfo.textContent = "";
   source = null;
   outputSizeShow();
-  batch.reset(files.map((f) => new BatchCard(f, { labels: LABELS, onOpen: (state) => jobOpen(state.id) })));
+  const onOpen = (state) => jobOpen(state.id).then(() => el.output.scrollIntoView({ block: "start" }));
+  batch.reset(files.map((f) => new BatchCard(f, { labels: LABELS, onOpen })));
   setBar(0, `${files.length} images ready to upload.`);
 }
 

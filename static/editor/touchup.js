@@ -10,6 +10,7 @@ const ZOOM_STEP = 1.25;
 
 function loadImage(url) {
   const img = new Image();
+  img.crossOrigin = "anonymous"; // object storage redirects to another origin: pixels need CORS
   img.src = url;
   return img.decode().then(() => img);
 }

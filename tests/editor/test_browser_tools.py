@@ -120,6 +120,16 @@ PINCH = """() => {
 }"""
 
 
+FOCUS_RING = """() => {
+  const node = document.activeElement;
+  if (!node || node === document.body || !node.closest('#editor')) return null;
+  const shown = node.classList.contains('visually-hidden') ? node.nextElementSibling : node;
+  const style = getComputedStyle(shown);
+  return {what: node.id || node.dataset.testid || node.outerHTML.slice(0, 60),
+          ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2};
+}"""
+
+
 def _shown(page) -> dict[str, dict]:
     return {item["sel"]: item for item in page.evaluate(VISIBILITY)}
 
@@ -396,6 +406,16 @@ def test_it_works_from_the_keyboard(editor, tmp_path, alice):
     page.keyboard.press("Tab")
     outline = page.get_by_test_id("dropzone").evaluate("n => getComputedStyle(n).outlineStyle + ' ' + getComputedStyle(n).outlineWidth")
     assert outline == "solid 3px", outline
+
+    # Every control Tab reaches shows a focus ring (a hidden file input shows it on its label).
+    page.locator("body").focus()
+    without_ring = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        found = page.evaluate(FOCUS_RING)
+        if found and not found["ring"]:
+            without_ring.append(found["what"])
+    assert without_ring == []
 
     # Esc closes dialogs.
     page.get_by_role("button", name="Keyboard shortcuts").click()
