@@ -138,12 +138,25 @@ async def job_render(request, job_id):
         opts, touchups = _render_fields(request, fields)
         if job.stage != Job.Stage.DONE:
             raise JobNotReady()
-        unused = await sync_to_async(touchups_update, thread_sensitive=False)(job=job, touchups=touchups)
-        job = await services.job_rerender(job=job, opts=opts, fields=fields, ref=_ref(request))
-        await sync_to_async(services._files_delete)(unused)
+        job = await _rerender_touched_up(job, opts, fields, touchups, ref=_ref(request))
     except DOMAIN_ERRORS as exc:
         return _error_response(exc)
     return JsonResponse(selectors.job_state(job=job))
+
+
+async def _rerender_touched_up(job: Job, opts, fields: dict[str, str], touchups, *, ref: str) -> Job:
+    """Store the touch-ups with the job, re-render; the file of a replaced background goes once
+    the new result is saved, and a new one goes again if the render fails (the row keeps the old)."""
+    previous = job.background
+    unused = await sync_to_async(touchups_update, thread_sensitive=False)(job=job, touchups=touchups)
+    try:
+        job = await services.job_rerender(job=job, opts=opts, fields=fields, ref=ref)
+    except Exception:
+        if job.background and job.background != previous:
+            await sync_to_async(services._files_delete)([job.background])
+        raise
+    await sync_to_async(services._files_delete)(unused)
+    return job
 
 
 @require_POST
