@@ -35,6 +35,11 @@ class Job(models.Model):
     mask = models.CharField(max_length=255, blank=True)
     result = models.CharField(max_length=255, blank=True)
     thumbnail = models.CharField(max_length=255, blank=True)
+    # Touch-ups kept across re-renders: erase/restore strokes in image pixels (removal.strokes),
+    # and an uploaded background image (a storage name) scaled to fill or fit.
+    strokes = models.JSONField(default=list, blank=True)
+    background = models.CharField(max_length=255, blank=True)
+    background_fit = models.CharField(max_length=8, default="fill")
 
     options = models.JSONField(default=dict, blank=True)  # the raw form fields of the current result
     result_format = models.CharField(max_length=8, blank=True)
@@ -54,4 +59,5 @@ class Job(models.Model):
 
     @property
     def storage_names(self) -> list[str]:
-        return [name for name in (self.original, self.mask, self.result, self.thumbnail) if name]
+        return [name for name in (self.original, self.mask, self.result, self.thumbnail,
+                                                 self.background) if name]

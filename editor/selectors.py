@@ -16,6 +16,12 @@ async def job_aget(*, user, job_id) -> Job:
     return await Job.objects.aget(pk=job_id, user=user)
 
 
+def jobs_done(*, user, job_ids) -> list[Job]:
+    """The user's processed jobs among `job_ids`, in the order asked (others' ids are not there)."""
+    found = {job.pk: job for job in Job.objects.filter(user=user, stage=Job.Stage.DONE, pk__in=job_ids)}
+    return [found[pk] for pk in job_ids if pk in found]
+
+
 def jobs_recent(*, user, limit: int = RECENT_JOBS) -> list[Job]:
     return list(Job.objects.filter(user=user, stage=Job.Stage.DONE)[:limit])
 
@@ -36,11 +42,14 @@ def job_state(*, job: Job) -> dict:
         "error": {"error": job.error_message, "status": job.error_status} if job.error_message else None,
         "original": None,
         "result": None,
+        "touchups": {"strokes": job.strokes or [], "background_fit": job.background_fit,
+                     "background_url": job_file_url(job, "background") if job.background else None},
     }
     if job.original:
         state["original"] = {
             "name": job.original_name, "url": job_file_url(job, "original"), "format": job.original_format,
             "width": job.original_width, "height": job.original_height, "size": job.original_size,
+            "mask_url": job_file_url(job, "mask") if job.mask else None,
         }
     if job.result:
         state["result"] = {

@@ -29,6 +29,7 @@ from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
+from editor.touchups import touchups_apply
 from removal import pipeline
 from removal.options import RemovalOptions
 
@@ -107,7 +108,7 @@ def _stored_load(job: Job) -> tuple[bytes, Image.Image]:
     return data, mask.convert("L")
 
 
-def _files_delete(names) -> None:
+def files_delete(names) -> None:
     for name in names:
         try:
             default_storage.delete(name)
@@ -172,7 +173,7 @@ async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOpt
 
 
 async def _job_fail(job: Job, error: Exception) -> None:
-    await sync_to_async(_files_delete)(job.storage_names)  # nothing of a failed upload is kept
+    await sync_to_async(files_delete)(job.storage_names)  # nothing of a failed upload is kept
     job.original = job.mask = job.result = job.thumbnail = ""
     job.stage, job.error_status, job.error_message = Job.Stage.ERROR, error.status, error.message
     await job.asave()
@@ -187,6 +188,8 @@ async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str]
         try:
             data, mask = await sync_to_async(_stored_load)(job)
             image = await pipeline.image_decode(data, job.original_name)
+            image, mask = await sync_to_async(touchups_apply, thread_sensitive=False)(
+                job, image, mask, mask_only=opts.mask)
             cutout = await pipeline.cutout_make(image, opts, model=settings.REMBG_MODEL,
                                                 progress=progress.emit, mask=mask,
                                                 thumbnail_side=THUMBNAIL_SIDE)
@@ -202,7 +205,7 @@ async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str]
         old = [job.result, job.thumbnail]
         _rendered_apply(job, rendered, fields)
         await job.asave()
-        await sync_to_async(_files_delete)(old)
+        await sync_to_async(files_delete)(old)
         progress.publish(Job.Stage.DONE, state=job_state(job=job))
     return job
 
@@ -216,14 +219,14 @@ def jobs_purge(*, now: datetime | None = None, days: int | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=days)
     purged = 0
     for job in Job.objects.filter(created_at__lt=cutoff).iterator():
-        _files_delete(job.storage_names)
+        files_delete(job.storage_names)
         job.delete()
         purged += 1
     return purged
 
 
 def job_delete(*, job: Job) -> None:
-    _files_delete(job.storage_names)
+    files_delete(job.storage_names)
     job.delete()
 
 

@@ -4,24 +4,33 @@ import re
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
 from core.errors import DOMAIN_ERRORS, error_response_for
 from core.storage import signed_url
-from core.uploads import upload_read
-from editor import selectors, services
-from editor.errors import LoginRequired, error_extra
+from core.uploads import FormUnreadable, upload_read
+from editor import archive, selectors, services
+from editor.errors import JobNotReady, LoginRequired, error_extra
 from editor.models import Job
+from editor.touchups import touchups_parse, touchups_update
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, MAX_SIDE
+from removal.errors import ValidationFailed
 from removal.options import options_parse
 
 _REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NAMED_COLORS = ("white", "black", "red", "green", "blue", "yellow", "orange", "purple", "pink", "gray",
                 "silver", "navy", "teal", "olive", "maroon", "skyblue", "lightgreen", "beige", "gold")
-_FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail": "thumbnail"}
+# Background presets: (value sent as bg_color, accessible name).
+COLOR_PRESETS = (("#ffffff", "White"), ("#000000", "Black"), ("#f2f2f2", "Light grey"), ("#1e3a8a", "Navy"),
+                 ("#dbeafe", "Pale blue"), ("#fde68a", "Butter yellow"), ("#fecdd3", "Blush pink"),
+                 ("#d1fae5", "Mint"))
+_FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail": "thumbnail",
+          "background": "background"}
 
 
 def _error_response(exc: Exception, *, job: Job | None = None) -> JsonResponse:
@@ -57,6 +66,7 @@ def editor_page(request):
         "limits": {"extensions": list(ALLOWED_EXTENSIONS), "maxBytes": MAX_BYTES, "maxSide": MAX_SIDE},
         "open_job": request.GET.get("job", ""),
         "named_colors": NAMED_COLORS,
+        "color_presets": COLOR_PRESETS,
     }
     return render(request, "editor/editor.html", context)
 
@@ -91,6 +101,28 @@ async def job_detail(request, job_id):
     return JsonResponse(selectors.job_state(job=job))
 
 
+def _render_form(request):
+    """The render form's fields and files; a form Django refuses to read is a JSON 400, not HTML."""
+    try:
+        return request.POST, request.FILES
+    except (SuspiciousOperation, MultiPartParserError) as exc:  # RequestDataTooBig, TooManyFields…
+        raise FormUnreadable() from exc
+
+
+def _render_fields(request, fields: dict[str, str]):
+    """Options and touch-ups of a render request, every field error reported together."""
+    errors, parsed = [], []
+    post, files = _render_form(request)
+    for parse in (lambda: options_parse(fields), lambda: touchups_parse(post, files)):
+        try:
+            parsed.append(parse())
+        except ValidationFailed as exc:
+            errors += [(d["field"], d["message"]) for d in exc.details]
+    if errors:
+        raise ValidationFailed(errors)
+    return parsed
+
+
 @require_POST
 async def job_render(request, job_id):
     """Render a processed job again with new presentation options: no model run, no charge."""
@@ -100,12 +132,58 @@ async def job_render(request, job_id):
             job = await selectors.job_aget(user=caller.user, job_id=job_id)
         except Job.DoesNotExist:
             raise Http404() from None
-        fields = services.options_fields(request.POST)
-        opts = options_parse(fields)
-        job = await services.job_rerender(job=job, opts=opts, fields=fields, ref=_ref(request))
+        fields = services.options_fields(_render_form(request)[0])
+        opts, touchups = _render_fields(request, fields)
+        if job.stage != Job.Stage.DONE:
+            raise JobNotReady()
+        job = await _rerender_touched_up(job, opts, fields, touchups, ref=_ref(request))
     except DOMAIN_ERRORS as exc:
         return _error_response(exc)
     return JsonResponse(selectors.job_state(job=job))
+
+
+async def _rerender_touched_up(job: Job, opts, fields: dict[str, str], touchups, *, ref: str) -> Job:
+    """Store the touch-ups with the job, re-render; the file of a replaced background goes once
+    the new result is saved, and a new one goes again if the render fails (the row keeps the old)."""
+    previous = job.background
+    unused = await sync_to_async(touchups_update, thread_sensitive=False)(job=job, touchups=touchups)
+    try:
+        job = await services.job_rerender(job=job, opts=opts, fields=fields, ref=ref)
+    except Exception:
+        if job.background and job.background != previous:
+            await sync_to_async(services.files_delete)([job.background])
+        raise
+    await sync_to_async(services.files_delete)(unused)
+    return job
+
+
+@require_POST
+async def job_discard(request, job_id):
+    """Delete one of the user's jobs and its files (the Recent list's discard)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _error_response(LoginRequired())
+    try:
+        job = await selectors.job_aget(user=user, job_id=job_id)
+    except Job.DoesNotExist:
+        raise Http404() from None
+    await sync_to_async(services.job_delete)(job=job)
+    return JsonResponse({"deleted": str(job_id)})
+
+
+@require_GET
+def jobs_download(request):
+    """`?ids=a,b,c`: the user's selected results as one ZIP."""
+    if not request.user.is_authenticated:
+        return _error_response(LoginRequired())
+    try:
+        data = archive.jobs_zip(user=request.user, job_ids=archive.job_ids_parse(request.GET.get("ids", "")))
+    except DOMAIN_ERRORS as exc:
+        return _error_response(exc)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="cutouts.zip"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

@@ -1,8 +1,13 @@
-// The browser editor: pick/drop/paste an image, set options, upload with progress, follow the
-// processing stages over the websocket, show before/after, download, re-render for free.
+// The browser editor: pick/drop/paste one image or many, set options, upload with progress,
+// follow the processing stages over the websocket, compare before/after, touch up the mask,
+// change the background, download (one, or a batch as a ZIP), re-render for free.
 
+import { Batch, BatchCard } from "./batch.js";
 import { dimensionProblem, fileProblem, optionProblems } from "./checks.js";
+import { Compare } from "./compare.js";
+import { outputSize } from "./sizes.js";
 import { ProgressSocket } from "./socket.js";
+import { TouchUp } from "./touchup.js";
 import { getJson, postForm } from "./transport.js";
 
 const root = document.getElementById("editor");
@@ -13,12 +18,14 @@ const $ = (id) => document.getElementById(id);
 const el = {
   drop: $("dropzone"), file: $("file-input"), picked: $("picked"), form: $("options"),
   format: $("opt-format"), mask: $("opt-mask"), w: $("opt-w"), h: $("opt-h"), lock: $("opt-lock"),
-  exact: $("opt-exact"), bgTransparent: $("bg-transparent"), bgSolid: $("bg-solid"),
-  bgPicker: $("opt-bg-picker"), bg: $("opt-bg"), bgNamed: $("opt-bg-named"), angle: $("opt-angle"),
+  exact: $("opt-exact"), outputSize: $("output-size"), bgTransparent: $("bg-transparent"), bgSolid: $("bg-solid"),
+  bgImage: $("bg-image"), bgPicker: $("opt-bg-picker"), bg: $("opt-bg"), bgNamed: $("opt-bg-named"),
+  bgColorControls: $("bg-color-controls"), bgImageControls: $("bg-image-controls"), bgFile: $("bg-file"),
+  bgFileName: $("bg-file-name"), bgFill: $("bg-fill"), bgFit: $("bg-fit"), angle: $("opt-angle"),
   expand: $("opt-expand"), upload: $("btn-upload"), apply: $("btn-apply"), bar: $("bar"),
-  barFill: $("bar-fill"), barLabel: $("bar-label"), error: $("error"), before: $("img-before"),
-  after: $("img-after"), beforeInfo: $("before-info"), afterInfo: $("after-info"),
-  download: $("download"), recent: $("recent"),
+  barFill: $("bar-fill"), barLabel: $("bar-label"), error: $("error"), beforeInfo: $("before-info"),
+  afterInfo: $("after-info"), output: $("output"), outputActions: $("output-actions"), download: $("download"),
+  touchup: $("btn-touchup"), resetTouchups: $("btn-reset-touchups"), recent: $("recent"),
 };
 
 // Where each stage puts the bar: the upload itself fills the first half.
@@ -31,41 +38,59 @@ const LABELS = {
   compositing: "Compositing…", encoding: "Encoding…", done: "Done", error: "Failed",
 };
 
-let file = null;        // the picked image (File)
-let fileUrl = null;     // its object URL for the "before" view
-let aspect = null;      // width / height of the current source image
+let files = [];         // the picked images (File); more than one = a batch
+let source = null;      // {width, height} of the image shown, for the output size
 let job = null;         // the job shown (state from the server)
-let op = null;          // the operation in flight: {ref, kind, percent, finished}
+let strokes = [];       // the shown job's touch-ups (image pixels), sent with every re-render
+let bgFile = null;      // a background image picked but not yet sent
+let op = null;          // the single-image operation in flight: {ref, kind, percent, finished}
+let batchBusy = false;
+const listeners = new Map(); // progress ref → handler, for the operations of this page
+
+const compare = new Compare({
+  viewer: $("viewer"), stage: $("stage"), before: $("img-before"), after: $("img-after"), divider: $("divider"),
+  split: $("split"), row: $("compare-row"), fit: $("view-fit"), actual: $("view-actual"), empty: $("viewer-empty"),
+  tools: $("view-tools"),
+});
+const batch = new Batch({ section: $("batch"), list: $("batch-list"), zip: $("batch-zip"), summary: $("batch-summary"),
+  zipUrl: root.dataset.zipUrl });
+const touchup = new TouchUp($("touchup-dialog"), {
+  onApply: (edited) => { strokes = edited; apply(); },
+});
 
 // --- progress bar ----------------------------------------------------------------------------
 
-function setBar(percent, label) {
+function setBar(percent, label, state = "") {
   const value = Math.max(0, Math.min(100, Math.round(percent)));
   el.barFill.style.width = `${value}%`;
   el.bar.setAttribute("aria-valuenow", String(value));
-  el.bar.dataset.stage = label === LABELS.done ? "done" : "";
+  el.bar.dataset.stage = state;
   el.barLabel.textContent = label;
 }
 
 function stageEvent(event) {
-  if (!op || event.ref !== op.ref || op.finished) {
-    if (event.stage === "done" && event.state && (!op || event.ref !== op.ref)) recentAdd(event.state);
-    return;
-  }
-  if (event.stage === "error") return; // the HTTP answer carries the full error
+  const listener = listeners.get(event.ref);
+  if (listener) listener(event);
+  else if (event.stage === "done" && event.state) recentAdd(event.state); // another tab's work
+}
+
+function singleStage(event) {
+  if (!op || op.finished || event.stage === "error") return; // the HTTP answer carries the error
   const percent = STAGES[op.kind][event.stage];
   if (percent === undefined || percent < op.percent) return; // never move backwards
   op.percent = percent;
-  op.job = event.job;
   op.sawStages.push(event.stage);
-  setBar(percent, `${LABELS[event.stage]}${event.stage === "done" ? "" : ` (${percent}%)`}`);
+  setBar(percent, `${LABELS[event.stage]}${event.stage === "done" ? "" : ` (${percent}%)`}`,
+    event.stage === "done" ? "done" : "");
 }
 
 // --- errors ----------------------------------------------------------------------------------
 
+// An error replaces whatever the bar said: never a red message under a green "Done".
 function showError(body) {
   el.error.replaceChildren();
   if (!body) { el.error.hidden = true; return; }
+  setBar(0, LABELS.error, "error");
   const message = document.createElement("p");
   message.textContent = body.error;
   el.error.append(message);
@@ -89,6 +114,10 @@ function showError(body) {
 
 // --- options ---------------------------------------------------------------------------------
 
+function bgMode() {
+  return root.querySelector("input[name=bg_mode]:checked").value;
+}
+
 function optionFields() {
   const fields = {
     format: el.format.value,
@@ -99,33 +128,40 @@ function optionFields() {
     angle: el.angle.value.trim() || "0",
     expand: el.expand.checked ? "true" : "false",
   };
-  if (el.bgSolid.checked && !el.mask.checked) fields.bg_color = el.bg.value.trim();
+  if (bgMode() === "color" && !el.mask.checked) fields.bg_color = el.bg.value.trim();
   return fields;
 }
 
-function optionsShow(options) {
+const yes = (v) => ["true", "1", "yes", "on"].includes(String(v || "").toLowerCase());
+
+function optionsShow(options, touchups) {
   el.format.value = options.format ? options.format.toLowerCase().replace("jpg", "jpeg") : "webp";
   el.w.value = options.w || "";
   el.h.value = options.h || "";
-  const yes = (v) => ["true", "1", "yes", "on"].includes(String(v || "").toLowerCase());
   el.exact.checked = yes(options.exact_resize);
   el.mask.checked = yes(options.mask);
   el.angle.value = options.angle || "0";
   el.expand.checked = options.expand === undefined ? true : yes(options.expand);
   if (options.bg_color) {
-    el.bgSolid.checked = true;
     el.bg.value = options.bg_color;
     syncPicker();
-  } else {
-    el.bgTransparent.checked = true;
   }
+  const mode = touchups?.background_url ? "image" : options.bg_color ? "color" : "transparent";
+  root.querySelector(`input[name=bg_mode][value=${mode}]`).checked = true;
+  (touchups?.background_fit === "fit" ? el.bgFit : el.bgFill).checked = true;
+  el.bgFileName.textContent = touchups?.background_url ? "Background image set." : "";
   syncBackgroundControls();
+  outputSizeShow();
 }
 
 function syncBackgroundControls() {
-  const disabled = el.mask.checked || !el.bgSolid.checked;
-  for (const c of [el.bgPicker, el.bg, el.bgNamed]) c.disabled = disabled;
-  el.bgSolid.disabled = el.bgTransparent.disabled = el.mask.checked;
+  const mode = bgMode();
+  for (const c of [el.bgPicker, el.bg, el.bgNamed]) c.disabled = el.mask.checked || mode !== "color";
+  // A preset is one click: it also switches to a colour background.
+  for (const c of el.bgColorControls.querySelectorAll("button")) c.disabled = el.mask.checked;
+  el.bgColorControls.hidden = mode === "image";
+  el.bgImageControls.hidden = mode !== "image";
+  for (const radio of root.querySelectorAll("input[name=bg_mode]")) radio.disabled = el.mask.checked;
 }
 
 function syncPicker() {
@@ -135,59 +171,94 @@ function syncPicker() {
 }
 
 function keepAspect(changed) {
-  if (!el.lock.checked || !aspect) return;
+  if (!el.lock.checked || !source) return;
+  const aspect = source.width / source.height;
   const n = parseInt(changed.value, 10);
   const other = changed === el.w ? el.h : el.w;
   if (!n || n < 1) { other.value = ""; return; }
   other.value = String(Math.max(1, Math.round(changed === el.w ? n / aspect : n * aspect)));
 }
 
-// --- picking a file --------------------------------------------------------------------------
+// The final size, said before rendering: SPEC resizes first, then rotates.
+function outputSizeShow() {
+  const size = source && outputSize(source.width, source.height, optionFields());
+  el.outputSize.textContent = size ? `Output: ${size[0]} × ${size[1]} px` +
+    (Number(el.angle.value) % 180 !== 0 && el.expand.checked ? " (after rotation)" : "") : "";
+}
+
+// --- picking files ---------------------------------------------------------------------------
 
 function pick(picked) {
-  if (!picked || busy()) return;
+  picked = [...picked].filter(Boolean);
+  if (!picked.length || busy()) return;
   showError(null);
-  const problem = fileProblem(picked, limits);
-  if (problem) {
-    showError({ error: problem });
+  const problems = picked.map((f) => fileProblem(f, limits)).filter(Boolean);
+  if (picked.length === 1 && problems.length) {
+    showError({ error: problems[0] });
     return;
   }
-  file = picked;
-  if (fileUrl) URL.revokeObjectURL(fileUrl);
-  fileUrl = URL.createObjectURL(picked);
+  files = picked.filter((f) => !fileProblem(f, limits));
+  if (problems.length) showError({ error: `${problems.length} file(s) skipped: ${problems[0]}` });
+  job = null;
+  strokes = [];
+  jobControlsShow();
+  if (files.length > 1) {
+    batchPrepare();
+  } else {
+    batch.reset([]);
+    singlePrepare(files[0]);
+  }
+  updateButtons();
+}
+
+function singlePrepare(picked) {
+  const url = URL.createObjectURL(picked);
   el.picked.textContent = `${picked.name} · ${formatBytes(picked.size)}`;
   const probe = new Image();
+  // Shown only once the browser could decode it: never a broken-image box. What it cannot
+  // decode still goes to the server, whose answer says exactly what is wrong.
   probe.addEventListener("load", () => {
     const tooBig = dimensionProblem(probe.naturalWidth, probe.naturalHeight, limits);
     if (tooBig) {
       showError({ error: tooBig });
-      file = null;
+      files = [];
       updateButtons();
       return;
     }
-    aspect = probe.naturalWidth / probe.naturalHeight;
-    el.beforeInfo.textContent = `${probe.naturalWidth} × ${probe.naturalHeight} px`;
+    source = { width: probe.naturalWidth, height: probe.naturalHeight };
+    el.beforeInfo.textContent = `Before: ${probe.naturalWidth} × ${probe.naturalHeight} px`;
+    compare.showBefore(url);
+    outputSizeShow();
   });
-  probe.src = fileUrl;
-  el.before.src = fileUrl;
-  el.before.hidden = false;
-  el.after.hidden = true;
-  el.afterInfo.textContent = "";
-  el.download.hidden = true;
-  job = null;
+  probe.src = url;
+  compare.clear();
+  source = null;
+  el.beforeInfo.textContent = el.afterInfo.textContent = "";
   setBar(0, "Ready to upload.");
-  updateButtons();
+}
+
+function batchPrepare() {
+  el.picked.textContent = `${files.length} images · ${formatBytes(files.reduce((n, f) => n + f.size, 0))}`;
+  compare.clear();
+  el.beforeInfo.textContent = el.afterInfo.textContent = "";
+  source = null;
+  outputSizeShow();
+  const onOpen = (state) => jobOpen(state.id).then(() => el.output.scrollIntoView({ block: "start" }));
+  batch.reset(files.map((f) => new BatchCard(f, { labels: LABELS, onOpen })));
+  setBar(0, `${files.length} images ready to upload.`);
 }
 
 // --- operations ------------------------------------------------------------------------------
 
 function busy() {
-  return op !== null && !op.finished;
+  return (op !== null && !op.finished) || batchBusy;
 }
 
 function updateButtons() {
-  el.upload.disabled = busy() || !file;
+  el.upload.disabled = busy() || !files.length;
+  el.upload.textContent = files.length > 1 ? `Remove background from ${files.length} images` : "Remove background";
   el.apply.disabled = busy() || !job || job.stage !== "done";
+  el.touchup.disabled = el.resetTouchups.disabled = busy();
 }
 
 function newRef() {
@@ -206,15 +277,26 @@ function validOptions() {
   return optionFields();
 }
 
+// POST a form with a fresh progress ref; `onStage` gets this operation's websocket events.
+async function send(url, formData, { onStage, onUploadProgress, onUploaded }) {
+  const ref = newRef();
+  formData.append("ref", ref);
+  listeners.set(ref, onStage);
+  try {
+    return await postForm(url, formData, { csrf, onUploadProgress, onUploaded });
+  } finally {
+    listeners.delete(ref);
+  }
+}
+
 async function run(kind, url, formData) {
-  op = { ref: newRef(), kind, percent: 0, finished: false, sawStages: [] };
-  formData.append("ref", op.ref);
+  op = { kind, percent: 0, finished: false, sawStages: [] };
   showError(null);
   updateButtons();
   setBar(0, kind === "upload" ? "Uploading… 0%" : "Rendering…");
   const started = performance.now();
-  const { status, body } = await postForm(url, formData, {
-    csrf,
+  const { status, body } = await send(url, formData, {
+    onStage: singleStage,
     onUploadProgress: kind === "upload" ? (f) => {
       if (op.percent < 50) { op.percent = f * 50; setBar(op.percent, `Uploading… ${Math.round(f * 100)}%`); }
     } : null,
@@ -224,59 +306,106 @@ async function run(kind, url, formData) {
   root.dataset.lastStages = op.sawStages.join(",");
   root.dataset.lastMs = String(Math.round(performance.now() - started));
   if (status === 200) {
-    setBar(100, LABELS.done);
+    setBar(100, LABELS.done, "done");
     jobShow(body);
     recentAdd(body);
+    if (kind === "upload") el.output.scrollIntoView({ block: "start" }); // the result, not the form
   } else {
-    setBar(0, LABELS.error);
     showError(body);
   }
   updateButtons();
+  return status === 200;
 }
 
-function upload(event) {
+function optionsForm(fields) {
+  const data = new FormData();
+  for (const [k, v] of Object.entries(fields)) data.append(k, v);
+  return data;
+}
+
+async function upload(event) {
   event.preventDefault();
-  if (!file || busy()) return;
+  if (!files.length || busy()) return;
   const fields = validOptions();
   if (!fields) return;
-  const data = new FormData();
-  data.append("image", file, file.name || "image.png");
-  for (const [k, v] of Object.entries(fields)) data.append(k, v);
-  run("upload", root.dataset.uploadUrl, data);
+  if (files.length > 1) { batchRun(fields); return; }
+  const data = optionsForm(fields);
+  data.append("image", files[0], files[0].name || "image.png");
+  // A background image is a touch-up of the processed job: the free re-render adds it.
+  if (await run("upload", root.dataset.uploadUrl, data) && bgMode() === "image" && bgFile) apply();
 }
 
 function apply() {
   if (!job || busy()) return;
   const fields = validOptions();
   if (!fields) return;
-  const data = new FormData();
-  for (const [k, v] of Object.entries(fields)) data.append(k, v);
-  run("render", `${root.dataset.jobsUrl}${job.id}/render/`, data);
+  const data = optionsForm(fields);
+  data.append("strokes", JSON.stringify(strokes));
+  if (bgMode() === "image" && !el.mask.checked) {
+    if (!bgFile && !job.touchups?.background_url) {
+      showError({ error: "Choose a background image first." });
+      return;
+    }
+    if (bgFile) data.append("background", bgFile, bgFile.name);
+    data.append("background_fit", el.bgFit.checked ? "fit" : "fill");
+  } else if (job.touchups?.background_url && !el.mask.checked) {
+    data.append("background_remove", "true");
+  }
+  run("render", `${root.dataset.jobsUrl}${job.id}/render/`, data).then((ok) => { if (ok) bgFile = null; });
+}
+
+async function batchRun(fields) {
+  batchBusy = true;
+  updateButtons();
+  const cards = batch.cards.filter((c) => !c.state);
+  setBar(0, `Processing ${cards.length} images…`);
+  for (const [i, card] of cards.entries()) {
+    const data = optionsForm(fields);
+    data.append("image", card.file, card.file.name || "image.png");
+    card.progress(0, "Uploading…");
+    const { status, body } = await send(root.dataset.uploadUrl, data, {
+      onStage: (event) => card.stage(event.stage),
+      onUploadProgress: (f) => card.progress(f * 50, `Uploading… ${Math.round(f * 100)}%`),
+    });
+    if (status === 200) { card.done(body); recentAdd(body); } else card.fail(body);
+    batch.update();
+    setBar(((i + 1) / cards.length) * 100, `${i + 1} of ${cards.length} processed`);
+  }
+  batchBusy = false;
+  setBar(100, LABELS.done, "done");
+  files = [];
+  updateButtons();
 }
 
 // --- showing a job ---------------------------------------------------------------------------
 
+function jobControlsShow() {
+  const done = Boolean(job && job.result);
+  el.outputActions.hidden = !done;
+  el.resetTouchups.hidden = !done || !strokes.length;
+  el.touchup.hidden = !done || !job.original?.mask_url;
+}
+
 function jobShow(state) {
   job = state;
+  strokes = state.touchups?.strokes || [];
   if (state.original) {
-    el.before.src = state.original.url;
-    el.before.hidden = false;
-    aspect = state.original.width / state.original.height;
-    el.beforeInfo.textContent = `${state.original.width} × ${state.original.height} px · ` +
-      `${state.original.format.toUpperCase()} · ${formatBytes(state.original.size)}`;
+    const o = state.original;
+    compare.showBefore(o.url);
+    source = { width: o.width, height: o.height };
+    el.beforeInfo.textContent = `Before: ${o.width} × ${o.height} px · ${o.format.toUpperCase()} · ${formatBytes(o.size)}`;
   }
   if (state.result) {
     const r = state.result;
-    el.after.src = r.url;
-    el.after.hidden = false;
-    el.afterInfo.textContent = `${r.width} × ${r.height} px · ${r.format.toUpperCase()} · ${formatBytes(r.size)}`;
+    compare.showResult(r.url);
+    el.afterInfo.textContent = `· After: ${r.width} × ${r.height} px · ${r.format.toUpperCase()} · ${formatBytes(r.size)}`;
     el.download.href = r.download_url;
     el.download.setAttribute("download", r.filename);
-    el.download.hidden = false;
   } else {
-    el.after.hidden = true;
-    el.download.hidden = true;
+    compare.hideResult();
   }
+  jobControlsShow();
+  outputSizeShow();
   if (state.stage === "error" && state.error) showError(state.error);
   updateButtons();
 }
@@ -288,26 +417,23 @@ async function jobOpen(id) {
     showError(body);
     return;
   }
-  file = null;
+  files = [];
+  bgFile = null;
   el.picked.textContent = body.original ? body.original.name : "";
   showError(null);
-  optionsShow(body.options || {});
-  setBar(body.stage === "done" ? 100 : 0, LABELS[body.stage] || body.stage);
+  optionsShow(body.options || {}, body.touchups);
+  setBar(body.stage === "done" ? 100 : 0, LABELS[body.stage] || body.stage, body.stage === "done" ? "done" : "");
   jobShow(body);
+  history.replaceState(null, "", `?job=${id}`);
 }
 
-function recentAdd(state) {
-  if (!state.result || el.recent.querySelector(`[data-job="${state.id}"]`)) {
-    const img = el.recent.querySelector(`[data-job="${state.id}"] img`);
-    if (img && state.result) img.src = state.result.thumbnail_url;
-    return;
-  }
-  $("recent-empty")?.remove();
+function recentItem(state) {
   const item = document.createElement("li");
   const link = document.createElement("a");
   link.href = `?job=${state.id}`;
   link.dataset.job = state.id;
   link.className = "recent-item";
+  link.setAttribute("aria-describedby", "recent-help");
   const thumb = document.createElement("span");
   thumb.className = "checker thumb";
   const img = document.createElement("img");
@@ -321,8 +447,43 @@ function recentAdd(state) {
   meta.className = "recent-meta";
   meta.textContent = `just now · ${state.result.format.toUpperCase()}`;
   link.append(thumb, name, meta);
-  item.append(link);
-  el.recent.prepend(item);
+  const discard = document.createElement("button");
+  discard.type = "button";
+  discard.className = "discard";
+  discard.dataset.discard = state.id;
+  discard.setAttribute("aria-label", `Discard ${name.textContent}`);
+  discard.textContent = "×";
+  item.append(link, discard);
+  return item;
+}
+
+function recentAdd(state) {
+  const existing = el.recent.querySelector(`[data-job="${state.id}"]`);
+  if (!state.result || existing) {
+    const img = existing?.querySelector("img");
+    if (img && state.result) img.src = state.result.thumbnail_url;
+    return;
+  }
+  $("recent-empty")?.remove();
+  el.recent.prepend(recentItem(state));
+}
+
+async function recentDiscard(id) {
+  const item = el.recent.querySelector(`[data-job="${id}"]`)?.closest("li");
+  const { status, body } = await postForm(`${root.dataset.jobsUrl}${id}/delete/`, new FormData(), { csrf });
+  if (status !== 200) { showError(body); return; }
+  const next = item?.nextElementSibling?.querySelector("a") || item?.previousElementSibling?.querySelector("a");
+  item?.remove();
+  next?.focus();
+  if (job && job.id === id) {
+    job = null;
+    compare.clear();
+    el.beforeInfo.textContent = el.afterInfo.textContent = "";
+    jobControlsShow();
+    updateButtons();
+    history.replaceState(null, "", location.pathname);
+  }
+  setBar(0, "Image discarded.");
 }
 
 function formatBytes(n) {
@@ -337,7 +498,7 @@ el.drop.addEventListener("click", (e) => { if (e.target.tagName !== "LABEL") el.
 el.drop.addEventListener("keydown", (e) => {
   if (e.key === "Enter" || e.key === " ") { e.preventDefault(); el.file.click(); }
 });
-el.file.addEventListener("change", () => { pick(el.file.files[0]); el.file.value = ""; });
+el.file.addEventListener("change", () => { pick(el.file.files); el.file.value = ""; });
 for (const name of ["dragenter", "dragover"]) {
   el.drop.addEventListener(name, (e) => { e.preventDefault(); el.drop.classList.add("over"); });
 }
@@ -345,20 +506,23 @@ el.drop.addEventListener("dragleave", () => el.drop.classList.remove("over"));
 el.drop.addEventListener("drop", (e) => {
   e.preventDefault();
   el.drop.classList.remove("over");
-  pick(e.dataTransfer.files[0]);
+  pick(e.dataTransfer.files);
 });
+// Paste anywhere on the page (a text field still pastes text as usual).
 document.addEventListener("paste", (e) => {
-  const pasted = [...(e.clipboardData?.files || [])].find((f) => f.type.startsWith("image/"));
-  if (pasted) { e.preventDefault(); pick(pasted); }
+  const pasted = [...(e.clipboardData?.files || [])].filter((f) => f.type.startsWith("image/"));
+  if (pasted.length) { e.preventDefault(); pick(pasted); }
 });
 
 el.form.addEventListener("submit", upload);
 el.apply.addEventListener("click", apply);
+el.form.addEventListener("input", outputSizeShow);
+el.form.addEventListener("change", outputSizeShow);
 el.w.addEventListener("input", () => keepAspect(el.w));
 el.h.addEventListener("input", () => keepAspect(el.h));
 el.lock.addEventListener("change", () => { if (el.lock.checked) keepAspect(el.w.value ? el.w : el.h); });
 el.mask.addEventListener("change", syncBackgroundControls);
-for (const radio of [el.bgTransparent, el.bgSolid]) radio.addEventListener("change", syncBackgroundControls);
+for (const radio of root.querySelectorAll("input[name=bg_mode]")) radio.addEventListener("change", syncBackgroundControls);
 el.bgPicker.addEventListener("input", () => { el.bg.value = el.bgPicker.value; el.bgNamed.value = ""; });
 el.bg.addEventListener("input", () => { syncPicker(); el.bgNamed.value = ""; });
 el.bgNamed.addEventListener("change", () => {
@@ -368,21 +532,54 @@ el.bgNamed.addEventListener("change", () => {
   probe.fillStyle = el.bgNamed.value; // the browser turns a name into #rrggbb for the picker
   if (/^#[0-9a-f]{6}$/i.test(probe.fillStyle)) el.bgPicker.value = probe.fillStyle;
 });
+for (const swatch of el.bgColorControls.querySelectorAll("[data-color]")) {
+  swatch.addEventListener("click", () => {
+    el.bgSolid.checked = true;
+    syncBackgroundControls();
+    el.bg.value = swatch.dataset.color;
+    el.bgNamed.value = "";
+    syncPicker();
+  });
+}
+el.bgFile.addEventListener("change", () => {
+  const picked = el.bgFile.files[0];
+  el.bgFile.value = "";
+  if (!picked) return;
+  const problem = fileProblem(picked, limits);
+  if (problem) { showError({ error: problem }); return; }
+  bgFile = picked;
+  el.bgFileName.textContent = picked.name;
+});
 for (const button of root.querySelectorAll("[data-rotate]")) {
   button.addEventListener("click", () => {
     let angle = (parseFloat(el.angle.value) || 0) + parseFloat(button.dataset.rotate);
     if (angle > 360) angle -= 360;
     if (angle < -360) angle += 360;
     el.angle.value = String(angle);
+    outputSizeShow();
   });
 }
 el.recent.addEventListener("click", (e) => {
+  const discard = e.target.closest("[data-discard]");
+  if (discard) { recentDiscard(discard.dataset.discard); return; }
   const link = e.target.closest("[data-job]");
   if (!link) return;
   e.preventDefault();
   jobOpen(link.dataset.job);
-  history.replaceState(null, "", `?job=${link.dataset.job}`);
 });
+el.recent.addEventListener("keydown", (e) => {
+  const link = e.target.closest("[data-job]");
+  if (!link || !(e.key === "Delete" || e.key === "Backspace")) return;
+  e.preventDefault();
+  recentDiscard(link.dataset.job);
+});
+el.touchup.addEventListener("click", () => { if (job) touchup.open(job, strokes); });
+el.resetTouchups.addEventListener("click", () => { strokes = []; apply(); });
+$("btn-shortcuts").addEventListener("click", () => $("shortcuts-dialog").showModal());
+// Esc closes a <dialog> natively; the close buttons do the same.
+for (const button of root.querySelectorAll("dialog [data-close]")) {
+  button.addEventListener("click", () => button.closest("dialog").close());
+}
 
 new ProgressSocket(root.dataset.wsPath, {
   onEvent: stageEvent,
