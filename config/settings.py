@@ -3,6 +3,7 @@
 import ipaddress
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +30,25 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def websocket_origins_default(*, site_url: str, port: int) -> list[str]:
+    """SITE_URL's origin, then the loopback origins of a local run on `port` (`make run`)."""
+    parts = urlsplit(site_url)
+    site = f"{parts.scheme}://{parts.netloc}".lower()
+    loopback = [f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")]
+    return [site, *(origin for origin in loopback if origin != site)]
+
+
+# Pages that may open the editor's websocket, as scheme://host[:port] (no wildcards): a page from
+# another port or scheme of the same host must not read a user's job events (config/asgi.py).
+WEBSOCKET_ALLOWED_ORIGINS = env_list(
+    "WEBSOCKET_ALLOWED_ORIGINS",
+    websocket_origins_default(site_url=SITE_URL, port=env_int("PORT", 8000, minimum=1)),
+)
+for _origin in WEBSOCKET_ALLOWED_ORIGINS:
+    if urlsplit(_origin).scheme not in ("http", "https") or not urlsplit(_origin).hostname or "*" in _origin:
+        raise ImproperlyConfigured(f"WEBSOCKET_ALLOWED_ORIGINS: {_origin!r} is not scheme://host[:port]")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

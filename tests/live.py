@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.test import override_settings
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"  # screenshots; ignored by git
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
@@ -43,8 +44,11 @@ def asgi_server(*, websockets: bool = True) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        # Pages it serves open the editor's websocket from this origin.
+        with override_settings(WEBSOCKET_ALLOWED_ORIGINS=[*settings.WEBSOCKET_ALLOWED_ORIGINS, base_url]):
+            yield base_url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
