@@ -125,10 +125,14 @@ CACHES = {  # shared by every process: allauth's rate-limit windows live here
         "KEY_PREFIX": "cutout:cache",
     }
 }
+# A Redis read on the channel layer's sockets taking longer than this (seconds) is an error; an idle
+# websocket's blocking wait for its next event is shorter, so waiting is not one (editor/layer.py).
+CHANNEL_LAYER_READ_TIMEOUT = env_int("CHANNEL_LAYER_READ_TIMEOUT", 10, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "cutout:channels"},
+        "BACKEND": "editor.layer.EditorChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "cutout:channels",
+                   "read_timeout": CHANNEL_LAYER_READ_TIMEOUT},
     }
 }
 
