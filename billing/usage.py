@@ -7,6 +7,7 @@ from billing import redis_client as rc
 from billing.errors import UsageQueryInvalid
 from billing.plans import plan_free
 from billing.windows import Window, current_window, month_bounds, now_utc
+from removal.errors import echo  # the one rule for quoting rejected values
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -34,7 +35,7 @@ def _flag(params: Mapping[str, str], name: str, errors: _Errors) -> bool:
     if value in _TRUE:
         return True
     if value not in _FALSE:
-        errors.add(name, f"'{name}' must be true or false, got: '{raw}'")
+        errors.add(name, f"'{name}' must be true or false, got: '{echo(raw)}'")
     return False
 
 
@@ -45,10 +46,10 @@ def _int(params: Mapping[str, str], name: str, low: int, high: int, errors: _Err
     try:
         value = int(raw.strip())
     except ValueError:
-        errors.add(name, f"'{name}' must be an integer, got: '{raw}'")
+        errors.add(name, f"'{name}' must be an integer, got: '{echo(raw)}'")
         return None
     if not low <= value <= high:
-        errors.add(name, f"'{name}' must be between {low} and {high}, got: {value}")
+        errors.add(name, f"'{name}' must be between {low} and {high}, got: {echo(value)}")
         return None
     return value
 
