@@ -98,10 +98,7 @@ def usage_rebuild() -> dict[str, int]:
         cycles[uid].add(row["period_start"])
         counters[rc.usage_day_key(uid, source, row["day"].isoformat())] += used
 
-    prepaid = (
-        LedgerEntry.objects.filter(bucket=LedgerEntry.Bucket.PREPAID)
-        .values("user_id").annotate(total=Sum("credits"))
-    )
+    prepaid = _prepaid_rows().values("user_id").annotate(total=Sum("credits"))
     grants = LedgerEntry.objects.filter(
         kind__in=[LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.PLAN_GRANT]
     ).values_list("idempotency_key", flat=True)
@@ -127,3 +124,14 @@ def usage_rebuild() -> dict[str, int]:
         account_redis_sync(account=account, force=True)
         accounts += 1
     return {"counters": len(counters), "prepaid": len(prepaid), "accounts": accounts}
+
+
+def _prepaid_rows():
+    """The prepaid balance's history: pack grants, minus prepaid charges, plus their refunds."""
+    return LedgerEntry.objects.filter(bucket=LedgerEntry.Bucket.PREPAID)
+
+
+def prepaid_balance(*, user_id: int) -> int:
+    """A user's prepaid credits as the ledger has them (what usage_rebuild writes back to Redis)."""
+    total = _prepaid_rows().filter(user_id=user_id).aggregate(total=Sum("credits"))["total"]
+    return max(0, total or 0)

@@ -17,7 +17,7 @@ from billing import stripe_client
 from billing.chart import daily_usage_svg
 from billing.errors import BillingUnavailable, UsageQueryInvalid
 from billing.plans import packs_all, plans_all
-from billing.state import membership_label
+from billing.state import account_known, membership_label
 from billing.usage import membership_usage, usage_daily
 from billing.views import BILLING_OFF_MESSAGE
 
@@ -86,9 +86,11 @@ def usage(request: HttpRequest) -> HttpResponse:
     context = {"stripe_enabled": stripe_client.stripe_enabled(), "billing_off": BILLING_OFF_MESSAGE}
     try:
         context.update(_usage_context(request.user.pk, request.GET.get("periodStartUnix", "").strip()))
-    except (UsageQueryInvalid, BillingUnavailable) as exc:
+    except UsageQueryInvalid as exc:
         context["error"] = exc.message
         return render(request, "billing/usage.html", context, status=exc.status)
+    except BillingUnavailable:  # the counters are down: the page still shows what the database knows
+        context["known"] = account_known(user_id=request.user.pk)
     return render(request, "billing/usage.html", context)
 
 
