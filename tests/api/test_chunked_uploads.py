@@ -174,6 +174,24 @@ def test_it_processes_a_valid_jpeg_sent_chunked_over_a_raw_socket(server, photo_
     assert payload.startswith(b"\x89PNG")
 
 
+def test_it_processes_a_valid_jpeg_sent_chunked_to_the_editor(server, photo_jpeg, alice, tmp_path, settings):
+    from tests.editor.conftest import fund, logged_in, session_cookie
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    fund(alice)
+    session = requests.Session()
+    session.headers["Cookie"] = session_cookie(logged_in(alice))
+    csrf = session.get(f"{server}/editor/", timeout=30).cookies["csrftoken"]
+    body, content_type = generator_body(photo_jpeg)
+
+    response = session.post(f"{server}/editor/jobs/", data=body, timeout=60, headers={
+        "Content-Type": content_type, "X-CSRFToken": csrf, "Cookie": f"{session.headers['Cookie']}; csrftoken={csrf}"})
+
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "done"
+
+
 @pytest.mark.parametrize("path", UPLOAD_PATHS)
 def test_it_refuses_a_chunked_body_past_the_limit_while_it_streams(server, spool_dir, photo_jpeg, path):
     with peak_spool(spool_dir) as spooled:
