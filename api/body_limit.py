@@ -12,10 +12,12 @@ Bodies within the slack go on to the view, which checks the file's exact size.
 """
 
 import json
+import logging
 
 from api.errors import error_body
 from removal.decode import MAX_BYTES, size_error
 
+log = logging.getLogger(__name__)
 SLACK = 1024 * 1024  # room for the other form fields and the multipart framing
 _DISCONNECT = {"type": "http.disconnect"}
 
@@ -30,7 +32,7 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
-            return await _refuse(int(length), send)
+            return await _refuse(scope, int(length), send)
         body = _CountedBody(scope, receive, send, limit=self.limit)
         return await self.app(body.scope, body.receive, body.send)
 
@@ -68,12 +70,14 @@ class _CountedBody:
     async def _refuse(self) -> dict:
         self.refused = True
         if not self.started:
-            await _refuse(self.received, self._send)
+            await _refuse(self.scope, self.received, self._send)
         return _DISCONNECT
 
 
-async def _refuse(size: int, send) -> None:
+async def _refuse(scope, size: int, send) -> None:
     """SPEC's size error, JSON, and `Connection: close` so the server stops reading the body."""
+    log.info("%s %s refused: a body of %d bytes or more is over the limit", scope["method"], scope["path"],
+             size)
     body = json.dumps(error_body(status=400, message=size_error(size).message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]
