@@ -15,7 +15,9 @@ from redis.exceptions import RedisError
 from editor.models import Job
 
 log = logging.getLogger(__name__)
-LAYER_DOWN = (RedisError, OSError)  # what the channel layer raises when its Redis is gone or silent
+# What the channel layer raises when its Redis is gone or silent (redis-py wraps socket errors). Not
+# OSError: uvicorn signals a websocket client that went away with one (ClientDisconnected).
+LAYER_DOWN = (RedisError,)
 
 # Stages that describe work in flight; the final ones are written by the service with the result.
 _IN_FLIGHT = {Job.Stage.RECEIVED, Job.Stage.QUEUED, Job.Stage.SEGMENTING, Job.Stage.COMPOSITING,
