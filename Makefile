@@ -42,7 +42,7 @@ chromium:
 
 run: model migrate static
 	@echo "Cutout: http://$(HOST):$(PORT)/"
-	WARM_UP=true $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
+	WARM_UP=true PORT=$(PORT) $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
 	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
 # ruff, then the import contracts of pyproject.toml (the layers of docs/architecture.md).

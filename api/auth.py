@@ -15,8 +15,9 @@ def _bearer(request) -> str | None:
 
 
 def _identify(request, key: str | None, *, bearer: str | None):
+    # None: no x-api-key header. "" (an empty header) is a credential that fails, not anonymity.
     return caller_identify(
-        api_key=key or None,
+        api_key=key,
         bearer=bearer,
         remote_addr=request.META.get("REMOTE_ADDR", ""),
         forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 
 from django.db import IntegrityError, connection
+from django.db.models import Q, QuerySet, Sum
 
 from billing.models import LedgerEntry
 from billing.reservation import Reservation
@@ -108,3 +109,16 @@ def admin_grant_record(*, user_id: int, idempotency_key: str, credits: int,
         idempotency_key, user_id=user_id, kind=LedgerEntry.Kind.ADMIN_GRANT,
         bucket=LedgerEntry.Bucket.PREPAID, credits=credits, reference=reference,
     )
+
+
+def prepaid_rows() -> QuerySet[LedgerEntry]:
+    """The prepaid balance's history: pack and admin grants, minus committed prepaid charges."""
+    return LedgerEntry.objects.filter(bucket=LedgerEntry.Bucket.PREPAID).filter(
+        Q(kind__in=[LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.ADMIN_GRANT])
+        | Q(kind=LedgerEntry.Kind.CHARGE, state=LedgerEntry.State.COMMITTED))
+
+
+def prepaid_balance(*, user_id: int) -> int:
+    """A user's prepaid credits as the ledger has them (what rebuild_usage writes back to Redis)."""
+    total = prepaid_rows().filter(user_id=user_id).aggregate(total=Sum("credits"))["total"]
+    return max(0, total or 0)

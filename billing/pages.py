@@ -18,7 +18,7 @@ from billing import stripe_client
 from billing.chart import daily_usage_svg, day_long
 from billing.errors import BillingUnavailable
 from billing.prices import catalogue_priced
-from billing.state import membership_label
+from billing.state import account_known, membership_label
 from billing.usage import billing_cycles_list, membership_usage, usage_daily
 from billing.usage_query import UsageQuery
 from billing.views import BILLING_OFF_MESSAGE
@@ -93,8 +93,8 @@ def usage(request: HttpRequest) -> HttpResponse:
         context.update(_usage_context(request.user.pk, query.periodStartUnix))
     except ValidationError as exc:
         return _usage_error(request, context, validation_failed_from(exc.errors()))
-    except BillingUnavailable as exc:
-        return _usage_error(request, context, exc)
+    except BillingUnavailable:  # the counters are down: the page still shows what the database knows
+        context["known"] = account_known(user_id=request.user.pk)
     return render(request, "billing/usage.html", context)
 
 

@@ -10,12 +10,12 @@ from collections import defaultdict
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 
+from billing import ledger
 from billing import redis_client as rc
 from billing.models import BillingAccount, LedgerEntry
 from billing.state import account_redis_sync
 
-_COMMITTED = Q(kind=LedgerEntry.Kind.CHARGE, state=LedgerEntry.State.COMMITTED)
-_PREPAID_GRANTS = [LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.ADMIN_GRANT]
+_GRANTS = [LedgerEntry.Kind.PACK_GRANT, LedgerEntry.Kind.ADMIN_GRANT, LedgerEntry.Kind.PLAN_GRANT]
 
 
 def _usage_counters() -> tuple[dict[str, int], dict[int, set[int]]]:
@@ -35,10 +35,7 @@ def _usage_counters() -> tuple[dict[str, int], dict[int, set[int]]]:
 
 
 def _prepaid_balances() -> dict[int, int]:
-    """Pack and admin grants minus committed prepaid charges, per user."""
-    rows = (LedgerEntry.objects.filter(bucket=LedgerEntry.Bucket.PREPAID)
-            .filter(Q(kind__in=_PREPAID_GRANTS) | _COMMITTED)
-            .values("user_id").annotate(total=Sum("credits")))
+    rows = ledger.prepaid_rows().values("user_id").annotate(total=Sum("credits"))
     return {row["user_id"]: row["total"] for row in rows}
 
 
@@ -46,7 +43,7 @@ def usage_rebuild() -> dict[str, int]:
     counters, cycles = _usage_counters()
     prepaid = _prepaid_balances()
     grants = LedgerEntry.objects.filter(
-        kind__in=[*_PREPAID_GRANTS, LedgerEntry.Kind.PLAN_GRANT]
+        kind__in=_GRANTS
     ).values_list("idempotency_key", flat=True)
     ttl = settings.BILLING_COUNTER_TTL_DAYS * 86400
     with rc.unavailable_on_error():

@@ -101,5 +101,18 @@ def membership_label(*, user_id: int) -> str:
     return account.membership if account else plan_free().label
 
 
+def account_known(*, user_id: int) -> dict:
+    """What the database alone says about a user's credits, for when Redis is unreachable: the plan
+    and its included credits (the account row), and the prepaid balance (the ledger). How much of
+    the window is used lives in Redis counters, so it is not here."""
+    from billing.ledger import prepaid_balance
+
+    account = BillingAccount.objects.filter(user_id=user_id).first()
+    free = plan_free()
+    return {"membership": account.membership if account else free.label,
+            "includedCredits": account.credits if account else free.credits,
+            "prepaidCredits": prepaid_balance(user_id=user_id)}
+
+
 def plan_for_membership(label: str | None) -> Plan:
     return (plan_by_label(label) if label else None) or plan_free()

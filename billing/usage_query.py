@@ -7,6 +7,7 @@ from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from billing.usage import MAX_UNIX
+from removal.errors import echo
 from removal.fields import bool_parse
 
 _RANGES = {"year": (1, 9999), "month": (1, 12), "periodStartUnix": (0, MAX_UNIX)}
@@ -34,7 +35,8 @@ class UsageQuery(BaseModel):
         try:
             return bool_parse(raw, default=False)
         except ValueError:
-            raise _refuse(f"'{info.field_name}' must be true or false, got: '{{raw}}'", raw=raw) from None
+            message = f"'{info.field_name}' must be true or false, got: '{{raw}}'"
+            raise _refuse(message, raw=echo(raw)) from None
 
     @field_validator("year", "month", "periodStartUnix", mode="before")
     @classmethod
@@ -45,7 +47,7 @@ class UsageQuery(BaseModel):
         try:
             value = int(str(raw).strip())
         except ValueError:
-            raise _refuse(f"'{name}' must be an integer, got: '{{raw}}'", raw=raw) from None
+            raise _refuse(f"'{name}' must be an integer, got: '{{raw}}'", raw=echo(raw)) from None
         low, high = _RANGES[name]
         if not low <= value <= high:
             raise _refuse(f"'{name}' must be between {low} and {high}, got: {value}")

@@ -10,18 +10,32 @@ django_asgi_app = get_asgi_application()  # sets Django up before consumers are 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.startup import process_start  # noqa: E402
 from core.body_limit import BodyLimitMiddleware  # noqa: E402
 from editor.routing import websocket_urlpatterns  # noqa: E402
+
+
+class SiteOriginValidator(OriginValidator):
+    """Accepts a websocket only from settings.WEBSOCKET_ALLOWED_ORIGINS, comparing scheme, host and
+    port (AllowedHostsOriginValidator compares host names only). Read at each handshake."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return settings.WEBSOCKET_ALLOWED_ORIGINS
+
 
 process_start()  # logs the execution provider and pool sizing; warms the model when WARM_UP is on
 
 application = ProtocolTypeRouter(
     {
         "http": BodyLimitMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SiteOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

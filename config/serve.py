@@ -42,6 +42,7 @@ def child_environ(*, processes: int, port: int, environ: Mapping[str, str], cpus
                   var_dir: Path, warm_up: bool = True) -> dict[str, str]:
     """The environment the worker processes inherit."""
     env = dict(environ) | process_sizing(cpus=cpus, processes=processes, environ=environ)
+    env["PORT"] = str(port)  # settings derive the loopback websocket origins from the port served
     if warm_up:
         env.setdefault("WARM_UP", "true")
     if processes > 1 and not env.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -3,6 +3,7 @@
 import ipaddress
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +30,25 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def websocket_origins_default(*, site_url: str, port: int) -> list[str]:
+    """SITE_URL's origin, then the loopback origins of a local run on `port` (`make run`)."""
+    parts = urlsplit(site_url)
+    site = f"{parts.scheme}://{parts.netloc}".lower()
+    loopback = [f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")]
+    return [site, *(origin for origin in loopback if origin != site)]
+
+
+# Pages that may open the editor's websocket, as scheme://host[:port] (no wildcards): a page from
+# another port or scheme of the same host must not read a user's job events (config/asgi.py).
+WEBSOCKET_ALLOWED_ORIGINS = env_list(
+    "WEBSOCKET_ALLOWED_ORIGINS",
+    websocket_origins_default(site_url=SITE_URL, port=env_int("PORT", 8000, minimum=1)),
+)
+for _origin in WEBSOCKET_ALLOWED_ORIGINS:
+    if urlsplit(_origin).scheme not in ("http", "https") or not urlsplit(_origin).hostname or "*" in _origin:
+        raise ImproperlyConfigured(f"WEBSOCKET_ALLOWED_ORIGINS: {_origin!r} is not scheme://host[:port]")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -105,10 +125,14 @@ CACHES = {  # shared by every process: allauth's rate-limit windows live here
         "KEY_PREFIX": "cutout:cache",
     }
 }
+# A Redis read on the channel layer's sockets taking longer than this (seconds) is an error; an idle
+# websocket's blocking wait for its next event is shorter, so waiting is not one (editor/layer.py).
+CHANNEL_LAYER_READ_TIMEOUT = env_int("CHANNEL_LAYER_READ_TIMEOUT", 10, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "cutout:channels"},
+        "BACKEND": "editor.layer.EditorChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "cutout:channels",
+                   "read_timeout": CHANNEL_LAYER_READ_TIMEOUT},
     }
 }
 
@@ -259,7 +283,7 @@ if TRUSTED_PROXIES:
 CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)  # config/csp.py: try a policy change without breaking
 
 # Files: local (MEDIA_ROOT) unless a bucket is named; then private objects in S3-compatible storage
-# and short-lived signed URLs for downloads (config/storage.py).
+# and short-lived signed URLs for downloads (core/storage.py).
 from core.storage import S3_BACKEND, s3_options  # noqa: E402
 
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
@@ -278,7 +302,7 @@ if AWS_STORAGE_BUCKET_NAME:
         ),
     }
 
-# Metrics at /metrics (config/metrics.py): off until a token or an allow-list is set.
+# Metrics at /metrics (core/metrics.py): off until a token or an allow-list is set.
 # Several processes on one machine: set PROMETHEUS_MULTIPROC_DIR (the launcher does).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOW_IPS = env_list("METRICS_ALLOW_IPS")  # addresses or networks, e.g. 10.0.0.0/8,127.0.0.1

@@ -10,10 +10,14 @@ import asyncio
 import logging
 
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
 from editor.models import Job
 
 log = logging.getLogger(__name__)
+# What the channel layer raises when its Redis is gone or silent (redis-py wraps socket errors). Not
+# OSError: uvicorn signals a websocket client that went away with one (ClientDisconnected).
+LAYER_DOWN = (RedisError,)
 
 # Stages that describe work in flight; the final ones are written by the service with the result.
 _IN_FLIGHT = {Job.Stage.RECEIVED, Job.Stage.QUEUED, Job.Stage.SEGMENTING, Job.Stage.COMPOSITING,
@@ -76,5 +80,8 @@ class ProgressPublisher:
             event = {"type": "job.progress", "job": str(self.job_id), "stage": stage, "ref": self.ref,
                      **extra}
             await layer.group_send(self.group, event)
-        except Exception:  # Redis or the database hiccuped: the HTTP answer still carries the state
+        except LAYER_DOWN as exc:  # the channel layer's Redis is away: one line per event, no traceback
+            log.warning("progress event %s for job %s not delivered (%s: %s)", stage, self.job_id,
+                        type(exc).__name__, exc)
+        except Exception:  # the database hiccuped: the HTTP answer still carries the state
             log.warning("progress event %s for job %s not delivered", stage, self.job_id, exc_info=True)

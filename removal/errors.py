@@ -11,6 +11,15 @@ NO_FILE_SELECTED = "No file selected. Please choose an image file to upload."
 MULTIPLE_VALIDATION_ERRORS = "Multiple validation errors"
 PROCESSING_FAILED = "Image processing failed"
 
+ECHO_LIMIT = 64  # characters of a rejected value quoted back in its error message
+
+
+def echo(raw: object) -> str:
+    """A rejected value as quoted in an error message: whole if short, else its first ECHO_LIMIT
+    characters and "…" (a 1 MB value must not come back, twice, in a 2 MB answer)."""
+    text = str(raw)
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…"
+
 
 class RemovalError(Exception):
     """Base of the family: a refusal or failure with an HTTP status and SPEC's message."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import webcolors
 
-from removal.errors import NO_FILE_SELECTED, NO_IMAGE_PROVIDED
+from removal.errors import NO_FILE_SELECTED, NO_IMAGE_PROVIDED, echo
 from removal.fields import FieldErrors, bool_parse
 
 MAX_SIDE = 10000
@@ -42,7 +42,7 @@ def _parse_format(raw: str, errors: FieldErrors) -> str:
         return "webp"
     value = _FORMAT_ALIASES.get(value, value)
     if value not in FORMATS:
-        errors.add("format", f"Invalid format '{raw}'. Allowed formats: PNG, JPEG, WEBP, BMP")
+        errors.add("format", f"Invalid format '{echo(raw)}'. Allowed formats: PNG, JPEG, WEBP, BMP")
         return "webp"
     return value
 
@@ -54,14 +54,14 @@ def _parse_side(field: str, raw: str, errors: FieldErrors) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        errors.add(field, f"'{field}' must be an integer, got: '{raw}'")
+        errors.add(field, f"'{field}' must be an integer, got: '{echo(raw)}'")
         return None
     if number == 0:  # rembg.js always sends w=0&h=0: means "unset"
         return None
     if number < 1:
-        errors.add(field, f"'{field}' must be at least 1, got: {number}")
+        errors.add(field, f"'{field}' must be at least 1, got: {echo(number)}")
     elif number > MAX_SIDE:
-        errors.add(field, f"'{field}' must be at most {MAX_SIDE}, got: {number}")
+        errors.add(field, f"'{field}' must be at most {MAX_SIDE}, got: {echo(number)}")
     else:
         return number
     return None
@@ -71,7 +71,7 @@ def _parse_bool(field: str, raw: str | None, default: bool, errors: FieldErrors)
     try:
         return bool_parse(raw, default=default)
     except ValueError:
-        errors.add(field, f"'{field}' must be a boolean (true/false/1/0/yes/no/on/off), got: '{raw}'")
+        errors.add(field, f"'{field}' must be a boolean (true/false/1/0/yes/no/on/off), got: '{echo(raw)}'")
         return default
 
 
@@ -103,7 +103,7 @@ def _parse_color(raw: str, errors: FieldErrors) -> RGBA | None:
     if color is None:
         errors.add(
             "bg_color",
-            f"Invalid color format '{raw}'. Use hex format: #RGB, #RGBA, #RRGGBB, or #RRGGBBAA",
+            f"Invalid color format '{echo(raw)}'. Use hex format: #RGB, #RGBA, #RRGGBB, or #RRGGBBAA",
         )
     return color
 
@@ -117,7 +117,7 @@ def _parse_angle(raw: str, errors: FieldErrors) -> float:
     except ValueError:
         angle = math.nan
     if not math.isfinite(angle):
-        errors.add("angle", f"'angle' must be a number, got: '{raw}'")
+        errors.add("angle", f"'angle' must be a number, got: '{echo(raw)}'")
         return 0.0
     if not -360 <= angle <= 360:
         errors.add("angle", f"'angle' must be between -360 and 360 degrees, got: {angle}")

@@ -65,44 +65,12 @@ def chromium():
         yield browser
 
 
-class PrivateRedis:
-    """A redis-server of the test's own (no persistence), which the test may stop and start again."""
-
-    def __init__(self, workdir) -> None:
-        from scripts.with_redis import _free_port, _redis_binary
-
-        self.workdir, self.port, self.binary = workdir, _free_port(), _redis_binary()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-
-    def start(self) -> None:
-        import subprocess
-        import time
-
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")])
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                client.ping()
-                return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 @pytest.fixture
 def private_redis(tmp_path, settings):
     """settings.REDIS_URL pointed at a redis-server this test alone owns (and may kill)."""
-    server = PrivateRedis(tmp_path)
+    from tests.live import PrivateRedis
+
+    server = PrivateRedis(tmp_path / "redis")
     server.start()
     settings.REDIS_URL = server.url
     yield server

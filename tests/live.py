@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.test import override_settings
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"  # screenshots; ignored by git
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
@@ -43,8 +44,11 @@ def asgi_server(*, websockets: bool = True) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        # Pages it serves open the editor's websocket from this origin.
+        with override_settings(WEBSOCKET_ALLOWED_ORIGINS=[*settings.WEBSOCKET_ALLOWED_ORIGINS, base_url]):
+            yield base_url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -95,3 +99,49 @@ def axe_serious(page) -> list[str]:
 
 def scrolls_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a fixed free port, which the test may stop and start again
+    (never the shared one). The binary is found as scripts/with_redis.py finds it."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir, self.port, self.proc = workdir, free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import subprocess
+
+        import redis
+
+        from scripts.with_redis import _redis_binary
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [_redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")])
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if redis.Redis.from_url(self.url, socket_connect_timeout=1).ping():
+                    return
+            except redis.RedisError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"private redis-server did not start (see {self.workdir})") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@contextmanager
+def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,5 +1,9 @@
 // The progress websocket: reconnects with back-off. Progress is a convenience; the page re-reads
-// job state over HTTP after a reconnect, so a lost message loses nothing.
+// job state over HTTP after a reconnect, so a lost message loses nothing. While the socket is down
+// (the server refuses it when its channel layer is unreachable) a notice says so; uploads and
+// re-renders keep working over HTTP, only the live stages pause.
+
+const NOTICE = "Live progress unavailable, retrying…";
 
 export class ProgressSocket {
   constructor(path, { onEvent, onReconnect, onStatus }) {
@@ -9,6 +13,7 @@ export class ProgressSocket {
     this.onStatus = onStatus || (() => {});
     this.delay = 500;
     this.opened = false;
+    this.notice = noticeCreate(document.querySelector(`[data-ws-path="${path}"]`) || document.body);
     this.connect();
   }
 
@@ -16,6 +21,7 @@ export class ProgressSocket {
     const ws = new WebSocket(this.url);
     ws.addEventListener("open", () => {
       this.delay = 500;
+      this.notice.style.display = "none";
       this.onStatus(true);
       if (this.opened && this.onReconnect) this.onReconnect();
       this.opened = true;
@@ -26,10 +32,24 @@ export class ProgressSocket {
       this.onEvent(event);
     });
     ws.addEventListener("close", () => {
+      this.notice.style.display = "";
       this.onStatus(false);
       setTimeout(() => this.connect(), this.delay);
       this.delay = Math.min(this.delay * 2, 10000);
     });
     this.ws = ws;
   }
+}
+
+// A polite status line under the page's heading, hidden until the socket goes down.
+function noticeCreate(root) {
+  const notice = document.createElement("p");
+  notice.className = "editor-alert socket-notice";
+  notice.setAttribute("role", "status");
+  notice.dataset.testid = "socket-notice";
+  notice.textContent = NOTICE;
+  notice.style.display = "none";
+  const heading = root.querySelector("h1");
+  if (heading) heading.after(notice); else root.prepend(notice);
+  return notice;
 }

@@ -128,3 +128,15 @@ def test_it_needs_an_api_key(client, alice):
 def test_it_refuses_an_unverified_owner(client, charlie, api_key_for):
     response = client.get("/api/membership-usage", headers={"x-api-key": api_key_for(charlie)})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("year=" + "y" * 20000, "'year' must be an integer, got: '" + "y" * 64 + "…'"),
+    ("year=" + "9" * 3000, "'year' must be between 1 and 9999, got: " + "9" * 64 + "…"),
+    ("listBillingCycles=" + "z" * 20000, "'listBillingCycles' must be true or false, got: '" + "z" * 64 + "…'"),
+])
+def test_it_echoes_only_a_short_prefix_of_a_rejected_value(client, alice_headers, query, message):
+    response = client.get(f"/api/membership-usage?{query}", headers=alice_headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == message
+    assert len(response.content) < 1024

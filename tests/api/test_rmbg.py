@@ -71,6 +71,13 @@ def test_it_refuses_an_unknown_key(client, small_png):
     assert response.json() == {"error": "invalid api key", "status": 401}
 
 
+def test_it_refuses_an_empty_key_header_instead_of_treating_it_as_anonymous(client, small_png, redis_client):
+    response = post(client, small_png, name="a.png", headers={"x-api-key": ""})
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid api key", "status": 401}
+    assert list(redis_client.scan_iter("*anon*")) == []  # no anonymous trial spent either
+
+
 def test_it_refuses_a_revoked_key(client, alice, small_png):
     from accounts.services import api_key_create
 

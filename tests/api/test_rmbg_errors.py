@@ -148,3 +148,29 @@ def test_it_refuses_a_form_with_too_many_fields(client, small_png):
     fields = [(f"f{i}", "x") for i in range(1001)]  # Django reads at most 1000
     response = post(client, fields=fields, files=[("image", "a.png", small_png, "image/png")])
     assert_error(response, 400, "The form data could not be read: too many fields, or text fields too large.")
+
+
+HUGE = 1024 * 1024
+HEX_HELP = "Use hex format: #RGB, #RGBA, #RRGGBB, or #RRGGBBAA"
+
+
+@pytest.mark.parametrize(("field", "raw", "message"), [
+    ("bg_color", "x" * HUGE, f"Invalid color format '{'x' * 64}…'. {HEX_HELP}"),
+    ("format", "g" * HUGE, f"Invalid format '{'g' * 64}…'. Allowed formats: PNG, JPEG, WEBP, BMP"),
+    ("w", "a" * HUGE, f"'w' must be an integer, got: '{'a' * 64}…'"),
+    ("h", "9" * 4000, f"'h' must be at most 10000, got: {'9' * 64}…"),
+    ("w", "9" * 5000, f"'w' must be an integer, got: '{'9' * 64}…'"),  # past Python's int digit limit
+    ("angle", "n" * HUGE, f"'angle' must be a number, got: '{'n' * 64}…'"),
+    ("mask", "m" * HUGE, f"'mask' must be a boolean (true/false/1/0/yes/no/on/off), got: '{'m' * 64}…'"),
+])
+def test_it_echoes_only_a_short_prefix_of_a_rejected_value(client, small_png, field, raw, message):
+    response = post(client, fields=[(field, raw)], files=[("image", "a.png", small_png, "image/png")])
+
+    body = assert_error(response, 400, message)
+    assert body["details"] == [{"field": field, "message": message}]
+    assert len(response.content) < 1024
+
+
+def test_it_echoes_a_short_rejected_value_whole(client, small_png):
+    response = post(client, fields=[("bg_color", "#12345")], files=[("image", "a.png", small_png, "image/png")])
+    assert_error(response, 400, f"Invalid color format '#12345'. {HEX_HELP}")

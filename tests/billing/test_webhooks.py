@@ -193,6 +193,21 @@ def test_it_rejects_a_stale_timestamp(alice, deliver, redis_client):
     _assert_nothing_written(redis_client)
 
 
+@pytest.mark.parametrize("skew", [600, 301])
+def test_it_rejects_a_timestamp_from_the_future_outside_the_tolerance(alice, deliver, redis_client, skew):
+    paid = event("checkout.session.completed", checkout_session(alice))
+    payload = json.dumps(paid)
+    response = deliver(paid, signature=sign(payload, timestamp=int(time.time()) + skew))
+    assert response.status_code == 400
+    _assert_nothing_written(redis_client)
+
+
+def test_it_accepts_a_clock_a_little_ahead_within_the_tolerance(alice, deliver, redis_client):
+    paid = event("checkout.session.completed", checkout_session(alice))
+    payload = json.dumps(paid)
+    assert deliver(paid, signature=sign(payload, timestamp=int(time.time()) + 240)).status_code == 200
+
+
 def test_it_rejects_a_body_changed_by_one_byte(alice, deliver, redis_client):
     payload = json.dumps(event("checkout.session.completed", checkout_session(alice)))
     tampered = payload.replace('"100"', '"900"')

@@ -8,7 +8,7 @@ import pytest
 from django.test import AsyncClient, Client
 from PIL import Image
 
-ORIGIN = b"http://127.0.0.1"
+ORIGIN = b"http://127.0.0.1:8000"  # the default SITE_URL: an allowed websocket origin
 PASSWORD = "correct horse battery staple"
 
 

@@ -129,3 +129,19 @@ def test_it_requires_sign_in(client):
     response = client.get("/account/usage/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_shows_what_the_database_knows_while_redis_is_down(alice_client, seeded, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/15"  # nothing listens there: every Redis call fails
+
+    response = alice_client.get("/account/usage/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<nav' in html and "<h1>Usage</h1>" in html  # the site's page, not a bare error
+    page = page_read(html)
+    assert page.text("usage-unavailable").lower().startswith("usage is temporarily unavailable")
+    assert page.text("usage-membership") == "Premium-1000"  # the plan, from the billing account row
+    assert page.value("usage-included") == 1000
+    assert page.value("usage-prepaid") == 100  # the pack, from the ledger
+    assert "usage-remaining" not in page.ids  # the counters live in Redis: not guessed

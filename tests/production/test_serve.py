@@ -41,6 +41,7 @@ def test_it_warms_up_and_shares_metrics_between_several_processes(tmp_path):
     assert env["WARM_UP"] == "true"
     assert Path(env["PROMETHEUS_MULTIPROC_DIR"]) == tmp_path / "prometheus" / "8123"
     assert (env["PIPELINE_WORKERS"], env["ONNX_INTRA_OP_THREADS"], env["PATH"]) == ("1", "2", "/bin")
+    assert env["PORT"] == "8123"  # its loopback origins may open the editor websocket
 
 
 def test_it_leaves_single_process_metrics_and_explicit_choices_alone(tmp_path):
