@@ -60,7 +60,7 @@ def charge_settle(*, reservation: Reservation, state: str) -> str:
     rows = LedgerEntry.objects.filter(idempotency_key=reservation.charge_key, kind=LedgerEntry.Kind.CHARGE)
     with db_serialized():
         rows.filter(state=LedgerEntry.State.RESERVED).update(state=state)
-    current = rows.values_list("state", flat=True).first()
+        current = rows.values_list("state", flat=True).first()
     return current or ""
 
 

@@ -50,7 +50,7 @@ class UsageQuery(BaseModel):
             raise _refuse(f"'{name}' must be an integer, got: '{{raw}}'", raw=echo(raw)) from None
         low, high = _RANGES[name]
         if not low <= value <= high:
-            raise _refuse(f"'{name}' must be between {low} and {high}, got: {value}")
+            raise _refuse(f"'{name}' must be between {low} and {high}, got: {{raw}}", raw=echo(value))
         if name == "periodStartUnix" and (info.data.get("year") or info.data.get("month")):
             raise _refuse(_EXCLUSIVE)
         return value
