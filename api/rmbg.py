@@ -10,8 +10,12 @@ from django.http import HttpResponse
 from ninja import Router
 
 from api.auth import KeyTokenOrAnonymous
+from api.idempotency import idempotent
+from api.image_source import image_source_read
+from api.response_shape import response_shape
 from api.schemas import ERRORS_RMBG
-from api.uploads import upload_read
+from api.test_mode import HEADER as TEST_MODE_HEADER
+from api.test_mode import test_mode_options
 from billing import quota, ratelimit
 from config import metrics
 from removal import decode, pipeline
@@ -86,21 +90,31 @@ def _process(image, opts):
              url_name="api-rmbg", operation_id="api_rmbg")
 async def rmbg(request):
     caller = request.auth
+    # SPEC §7: a retry with the same Idempotency-Key replays the first answer, never charged twice.
+    return await idempotent(request, caller=caller, run=lambda: _rmbg(request, caller))
+
+
+async def _rmbg(request, caller):
     limit = await sync_to_async(ratelimit.ratelimit_check)(caller=caller)
-    upload = await sync_to_async(upload_read, thread_sensitive=False)(request)
-    image = await run_in_pool(decode.image_load, upload.data, upload.filename)
+    source = await image_source_read(request)  # the `image` upload or the `image_url` download
+    image = await run_in_pool(decode.image_load, source.data, source.filename)
+    options = source.options
+    if caller.test_mode:
+        options = test_mode_options(size=image.image.size, options=options)
 
     reservation = None
-    if caller.user is None:
+    if caller.test_mode:
+        pass  # SPEC §7: a test key is never charged and not counted as usage (the one place)
+    elif caller.user is None:
         await sync_to_async(ratelimit.anonymous_daily_check)(ip=caller.ip)
     else:
         reservation = await sync_to_async(quota.credits_reserve)(user_id=caller.user.id, source=caller.source)
     try:
-        result = await run_in_pool(_process, image, upload.options)
+        result = await run_in_pool(_process, image, options)
     except Exception as exc:
         if reservation is not None:
             await sync_to_async(quota.credits_refund)(reservation=reservation)
-        else:
+        elif caller.user is None:
             await sync_to_async(ratelimit.anonymous_daily_refund)(ip=caller.ip)
         if isinstance(exc, RemovalError) and exc.status != 500:
             raise  # e.g. the pool is full: 503 with Retry-After, still nothing charged
@@ -115,4 +129,6 @@ async def rmbg(request):
     response["X-Height"] = str(result.height)
     for name, value in limit.headers.items():
         response[name] = value
-    return response
+    if caller.test_mode:
+        response[TEST_MODE_HEADER] = "true"
+    return response_shape(request, response)  # raw bytes, or JSON when Accept asks for it only
