@@ -168,7 +168,13 @@ def address_refusal(address: IpAddress) -> str | None:
     kind = _address_kind(address)
     if kind is None:
         return None
-    return f"image_url points to a {kind} address ({address}), which is not allowed."
+    article = "an" if kind[0] in "aeiouIU" else "a"
+    return f"image_url points to {article} {kind} address ({_shown(address)}), which is not allowed."
+
+
+def _shown(address: IpAddress) -> str:
+    mapped = getattr(address, "ipv4_mapped", None)
+    return f"::ffff:{mapped}" if mapped is not None else str(address)  # not ::ffff:7f00:1
 
 
 def _operator_allowed(address: IpAddress) -> bool:
@@ -182,8 +188,8 @@ def _address_kind(address: IpAddress) -> str | None:
         return f"IPv4-mapped {inner or 'IPv6'}"  # ::ffff:a.b.c.d is never needed for a public host
     checks = (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
               ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-              ("shared (CGNAT)", address in _CGNAT), ("private", address.is_private),
-              ("reserved", address.is_reserved), ("non-public", not address.is_global))
+              ("shared (CGNAT)", address in _CGNAT), ("reserved", address.is_reserved),
+              ("private", address.is_private), ("non-public", not address.is_global))
     return next((kind for kind, matches in checks if matches), None)
 
 
