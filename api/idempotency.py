@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -168,3 +169,20 @@ def _replay(record: dict) -> HttpResponse:
         response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
+
+
+def idempotency_purge(*, now: datetime | None = None) -> int:
+    """Delete stored answers older than IDEMPOTENCY_TTL (their Redis records have expired).
+
+    Names are `idempotency/<2 hex>/<digest>-<id>`: two levels to list, files or S3 alike.
+    """
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.IDEMPOTENCY_TTL + 3600)
+    purged = 0
+    shards, _files = default_storage.listdir(STORAGE_DIR) if default_storage.exists(STORAGE_DIR) else ([], [])
+    for shard in shards:
+        for name in default_storage.listdir(f"{STORAGE_DIR}/{shard}")[1]:
+            path = f"{STORAGE_DIR}/{shard}/{name}"
+            if default_storage.get_modified_time(path) < cutoff:
+                default_storage.delete(path)
+                purged += 1
+    return purged

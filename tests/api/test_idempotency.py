@@ -1,11 +1,12 @@
 """Idempotency-Key on POST /rmbg (SPEC §7): replays, conflicts, and one charge under concurrency."""
 
 import concurrent.futures
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from api.idempotency import idempotency_purge
 from billing.models import LedgerEntry
 from tests import live
 from tests.api.multipart import form_data_body
@@ -119,3 +120,11 @@ def test_it_charges_once_for_ten_concurrent_identical_requests(live_api, alice, 
     assert (retry.status_code, retry.headers["Idempotent-Replayed"]) == (200, "true")
     assert retry.content == fresh[0].content
     assert charges(alice) == 1
+
+
+@pytest.mark.django_db
+def test_it_purges_stored_answers_after_the_ttl(client, alice, api_key_for, photo_jpeg, settings):
+    post(client, photo_jpeg, key=api_key_for(alice), idem="old")
+    assert idempotency_purge() == 0
+    later = datetime.now(UTC) + timedelta(seconds=settings.IDEMPOTENCY_TTL + 7200)
+    assert idempotency_purge(now=later) == 1
