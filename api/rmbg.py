@@ -9,10 +9,11 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from ninja import Router
 
-from api.auth import KeyTokenOrAnonymous
+from api.auth import key_token_or_anonymous
 from api.idempotency import idempotent
 from api.image_source import image_source_read
 from api.response_shape import response_shape
+from api.rmbg_openapi import RMBG_OPENAPI
 from api.schemas import ERRORS_RMBG
 from api.test_mode import HEADER as TEST_MODE_HEADER
 from api.test_mode import test_mode_options
@@ -24,53 +25,6 @@ from removal.pool import run_in_pool
 
 router = Router(tags=["Background removal"])
 
-_BOOL = {"type": "string", "enum": ["true", "false"]}
-_IMAGE_TYPES = ("image/webp", "image/png", "image/jpeg", "image/bmp")
-RMBG_OPENAPI = {
-    # The key is optional: without one the call is an anonymous trial (an empty requirement).
-    "security": [{"KeyTokenOrAnonymous": []}, {}],
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary",
-                                  "description": "webp, bmp, png, jpg or jpeg; ≤ 50 MB; ≤ 10000 px a side"},
-                        "format": {"type": "string", "enum": ["webp", "png", "jpeg", "jpg", "bmp"],
-                                   "default": "webp", "description": "Output format (case-insensitive)"},
-                        "w": {"type": "integer", "minimum": 0, "maximum": 10000,
-                              "description": "Target width; 0 or empty = unset"},
-                        "h": {"type": "integer", "minimum": 0, "maximum": 10000,
-                              "description": "Target height; 0 or empty = unset"},
-                        "exact_resize": _BOOL | {"default": "false"},
-                        "mask": _BOOL | {"default": "false"},
-                        "bg_color": {"type": "string",
-                                     "description": "#RGB, #RGBA, #RRGGBB, #RRGGBBAA or a CSS colour name"},
-                        "angle": {"type": "number", "minimum": -360, "maximum": 360, "default": 0},
-                        "expand": _BOOL | {"default": "true"},
-                        "return_base64": _BOOL | {"default": "false",
-                                                  "description": "Accepted for rembg.js; ignored"},
-                    },
-                }
-            }
-        },
-    },
-    "responses": {
-        "200": {
-            "description": "The processed image",
-            "headers": {
-                name: {"schema": {"type": "integer"}}
-                for name in ("X-Credits-Charged", "X-Width", "X-Height",
-                             "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-            },
-            "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in _IMAGE_TYPES},
-        }
-    },
-}
-
 
 def _process(image, opts):
     return pipeline.render(image, pipeline.mask_compute(image), opts)
@@ -78,14 +32,14 @@ def _process(image, opts):
 
 @router.post(
     "/rmbg",
-    auth=KeyTokenOrAnonymous(),
+    auth=key_token_or_anonymous(),
     response=ERRORS_RMBG,
     openapi_extra=RMBG_OPENAPI,
     summary="Remove the background of an image",
     url_name="rmbg",
     operation_id="rmbg",
 )
-@router.post("/api/rmbg", auth=KeyTokenOrAnonymous(), response=ERRORS_RMBG,
+@router.post("/api/rmbg", auth=key_token_or_anonymous(), response=ERRORS_RMBG,
              openapi_extra=RMBG_OPENAPI, summary="Remove the background of an image (alias)",
              url_name="api-rmbg", operation_id="api_rmbg")
 async def rmbg(request):

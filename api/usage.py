@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from ninja import Query, Router, Schema
 
-from api.auth import ApiKeyRequired
+from api.auth import ApiKey
 from api.schemas import ERRORS_USAGE, BillingCyclesOut, MembershipUsageOut
 from billing.usage import membership_usage
 
@@ -23,7 +23,7 @@ class UsageQuery(Schema):
 
 @router.get(
     "/api/membership-usage",
-    auth=ApiKeyRequired(),
+    auth=ApiKey(required=True),
     response={200: MembershipUsageOut | BillingCyclesOut} | ERRORS_USAGE,
     summary="Plan, credit balances and usage for a month or billing cycle",
 )
