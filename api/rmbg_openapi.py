@@ -1,8 +1,10 @@
 """What the OpenAPI document (and so /api/docs) says about POST /rmbg.
 
-Kept out of api/rmbg.py so the endpoint stays short. "Try it out" in Swagger UI pre-fills a
-form field with its `default` or `example`: only harmless values may appear there (no size,
-no colour), so examples live in the descriptions instead.
+Kept out of api/rmbg.py so the endpoint stays short. "Try it out" in Swagger UI pre-fills every
+form field with a sample: the `example`, else the `default`, else one made up from the type (the
+`maximum` 10000 for w/h, "string" for bg_color, https://example.com/ for image_url), which made
+the first Execute fail or cost a 15 s upscale. Fields that must start empty say so with
+`"example": ""` (an annotation only: validation ignores it); real examples are in the descriptions.
 """
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -10,13 +12,14 @@ from api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
 from api.test_mode import HEADER as TEST_MODE_HEADER
 
 _BOOL = {"type": "string", "enum": ["true", "false"]}
+_EMPTY = {"example": ""}  # starts empty in "Try it out"
 _IMAGE_TYPES = ("image/webp", "image/png", "image/jpeg", "image/bmp")
 
 _FIELDS = {
     "image": {"type": "string", "format": "binary",
               "description": "The image: webp, bmp, png, jpg or jpeg; ≤ 50 MB; ≤ 10000 px a side. "
                              "Send either `image` or `image_url`, not both."},
-    "image_url": {"type": "string", "format": "uri",
+    "image_url": _EMPTY | {"type": "string", "format": "uri",
                   "description": "Instead of `image`: an http(s) URL we download (≤ 3 redirects, 10 s, "
                                  "50 MB). Private, loopback, link-local and reserved addresses are refused "
                                  "(400); a server that fails answers 502, a slow one 504. Nothing is "
@@ -24,16 +27,16 @@ _FIELDS = {
     "format": {"type": "string", "enum": ["webp", "png", "jpeg", "jpg", "bmp"], "default": "webp",
                "description": "Output format (case-insensitive). jpeg and bmp have no transparency: "
                               "they are flattened onto `bg_color`, else white."},
-    "w": {"type": "integer", "minimum": 0, "maximum": 10000,
+    "w": _EMPTY | {"type": "integer", "minimum": 0, "maximum": 10000,
           "description": "Target width in px; empty or 0 = keep the size. Example: 800"},
-    "h": {"type": "integer", "minimum": 0, "maximum": 10000,
+    "h": _EMPTY | {"type": "integer", "minimum": 0, "maximum": 10000,
           "description": "Target height in px; empty or 0 = keep the size. With `w`, the result fits "
                          "inside w×h keeping its aspect. Example: 600"},
     "exact_resize": _BOOL | {"default": "false",
                              "description": "With `w` and `h`: exactly w×h, even if that distorts."},
     "mask": _BOOL | {"default": "false",
                      "description": "Return only the alpha mask (white = foreground)."},
-    "bg_color": {"type": "string",
+    "bg_color": _EMPTY | {"type": "string",
                  "description": "Solid background instead of transparency: #RGB, #RGBA, #RRGGBB, "
                                 "#RRGGBBAA or a CSS colour name. Leave empty for none. "
                                 "Example: `#ffffff` or `red`"},

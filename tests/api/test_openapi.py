@@ -25,11 +25,13 @@ def test_it_serves_the_raw_spec(client):
 
 
 def test_it_offers_only_harmless_values_to_try_it_out(client):
-    """Swagger UI pre-fills a field with its default or example: never a size, never a colour."""
+    """Swagger UI pre-fills a field with its example, default or a sample made from its type:
+    size, colour and URL start empty (example ""), so Execute with only a file just works."""
     post = client.get("/api/openapi").json()["paths"]["/rmbg"]["post"]
     fields = post["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     for name in ("image", "image_url", "w", "h", "bg_color"):
-        assert not {"default", "example", "examples"} & set(fields[name]), name
+        assert not {"default", "examples"} & set(fields[name]), name
+        assert fields[name].get("example", "") == "", name
     assert "Example: `#ffffff` or `red`" in fields["bg_color"]["description"]
     assert all(field.get("description") for field in fields.values())
     assert [p["name"] for p in post["parameters"]] == ["Idempotency-Key"]
