@@ -9,6 +9,7 @@ bytes. The JSON carries what the headers say: {"data": {"result_b64", "content_t
 import base64
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 
 _FOREGROUND = {"left": "X-Foreground-Left", "top": "X-Foreground-Top",
                "width": "X-Foreground-Width", "height": "X-Foreground-Height"}
@@ -34,13 +35,13 @@ def json_wanted(accept: str) -> bool:
 
 def response_shape(request, response: HttpResponse) -> HttpResponse:
     """`response` (image bytes + X-* headers) as it is, or as JSON when the caller asked for it."""
+    patch_vary_headers(response, ["Accept"])  # a cache must not hand JSON to a bytes client
     if not json_wanted(request.headers.get("Accept", "")):
         return response
     shaped = JsonResponse({"data": _json_data(response)}, status=response.status_code)
     for name, value in response.items():
         if name.lower() not in ("content-type", "content-length"):
             shaped[name] = value
-    shaped["Vary"] = "Accept"
     return shaped
 
 

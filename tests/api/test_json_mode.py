@@ -29,6 +29,7 @@ def test_it_answers_json_when_asked_for_json_only(client, alice, api_key_for, ph
     image = Image.open(io.BytesIO(base64.b64decode(data["result_b64"])))
     assert (image.format, image.size) == ("WEBP", (512, 512))
     assert response["X-Credits-Charged"] == "1"  # the headers stay as they are for bytes
+    assert response["Vary"] == "Accept"
 
 
 @pytest.mark.django_db
@@ -38,6 +39,7 @@ def test_it_keeps_answering_bytes_to_everyone_else(client, alice, api_key_for, p
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
     assert response.content[:4] == b"RIFF"
+    assert response["Vary"] == "Accept"  # so no cache hands these bytes to a JSON client
 
 
 @pytest.mark.parametrize(("accept", "wanted"), [
