@@ -110,3 +110,54 @@ def image_server(images: dict[str, tuple[bytes, str]], *, host: str = "127.0.0.1
     finally:
         server.shutdown()
         server.server_close()
+
+
+def tls_contexts(hostname: str, tmp_path) -> tuple:
+    """(server SSLContext with a certificate for `hostname`, client SSLContext trusting only its CA)."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now)
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(name(hostname)).issuer_name(ca.subject)
+            .public_key(leaf_key.public_key()).serial_number(2).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "leaf.pem", tmp_path / "leaf.key"
+    cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
+    return server, client
+
+
+@contextmanager
+def tls_image_server(images: dict[str, tuple[bytes, str]], context) -> Iterator:
+    """`image_server` over TLS on 127.0.0.1 (the certificate decides which name is valid)."""
+    log: list[str] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(images, log))
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], log
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -214,3 +214,44 @@ def test_it_still_asks_for_an_image_when_neither_is_given(client, key):
     body, ctype = form_data_body([("image_url", "  ")], [])
     response = client.generic("POST", "/rmbg", body, content_type=ctype, headers={"x-api-key": key})
     assert response.json()["error"] == "No image file provided. Please include an 'image' field in your form data."
+
+
+@pytest.fixture
+def tls_site(tmp_path, monkeypatch, settings, photo_jpeg):
+    """https://cdn.example.test:<port>/ served on 127.0.0.1 with a certificate for that name only;
+    the fetcher trusts the test CA, and the name resolves (once) to 127.0.0.1."""
+    import httpx
+
+    from tests.api.servers import tls_contexts, tls_image_server
+
+    settings.IMAGE_URL_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    server_context, client_context = tls_contexts("cdn.example.test", tmp_path)
+    monkeypatch.setattr(image_fetch, "http_client", lambda: httpx.AsyncClient(
+        verify=client_context, trust_env=False, follow_redirects=False, timeout=None))
+    resolved = []
+
+    async def resolve(host, port):
+        resolved.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(image_fetch, "address_resolve", resolve)
+    with tls_image_server({"/photo.jpg": (photo_jpeg, "image/jpeg")}, server_context) as (port, log):
+        yield port, log, resolved
+
+
+def test_it_fetches_https_from_the_pinned_address_with_the_name_in_sni(client, key, tls_site):
+    """Connected to 127.0.0.1 yet the certificate for cdn.example.test verified: SNI and Host carry
+    the name while the socket goes to the checked address."""
+    port, log, resolved = tls_site
+    response = post_url(client, f"https://cdn.example.test:{port}/photo.jpg", key=key)
+    assert response.status_code == 200, response.content
+    assert resolved == ["cdn.example.test"]
+    assert log == [f"cdn.example.test:{port} /photo.jpg"]
+
+
+def test_it_refuses_a_certificate_for_another_name(client, key, tls_site):
+    port, log, _resolved = tls_site
+    response = post_url(client, f"https://other.example.test:{port}/photo.jpg", key=key)
+    assert response.status_code == 502
+    assert response.json()["error"] == "Could not connect to the server of image_url."
+    assert log == []
