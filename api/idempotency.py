@@ -13,6 +13,8 @@ processes (SET NX), expiry is native (no sweeper for records), and Redis already
 charge, so an outage refuses the request (503) exactly as billing does. The body itself can
 be megabytes: it goes to the default storage (files or S3) under `idempotency/`, and
 `manage.py idempotency_purge` deletes bodies older than the TTL.
+
+The check runs before the short-term rate limit: a replay or a 409 costs no request quota.
 """
 
 import hashlib

@@ -3,6 +3,11 @@
 The order matters and is the contract: auth → short-term limit → every field validated →
 image decoded and checked → one credit reserved → pipeline in the bounded pool → the credit
 committed, or refunded on failure. Nothing is charged for a request that fails.
+
+SPEC §7 additions, each a call into its own module: an Idempotency-Key replay answers before
+any of this (api/idempotency.py); the image may come from `image_url` (api/image_source.py);
+a test key is processed small and never charged (api/test_mode.py + the one `caller.test_mode`
+check below); the answer becomes JSON when Accept asks for it (api/response_shape.py).
 """
 
 from asgiref.sync import sync_to_async
