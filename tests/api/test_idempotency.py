@@ -1,6 +1,7 @@
 """Idempotency-Key on POST /rmbg (SPEC §7): replays, conflicts, and one charge under concurrency."""
 
 import concurrent.futures
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -128,3 +129,23 @@ def test_it_purges_stored_answers_after_the_ttl(client, alice, api_key_for, phot
     assert idempotency_purge() == 0
     later = datetime.now(UTC) + timedelta(seconds=settings.IDEMPOTENCY_TTL + 7200)
     assert idempotency_purge(now=later) == 1
+
+
+def test_it_answers_409_while_the_first_request_runs(live_api, alice, api_key_for, photo_jpeg, settings):
+    """The first request is held up by a slow image_url download; its twin arrives meanwhile."""
+    from tests.api.servers import image_server
+
+    settings.IMAGE_URL_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    key = api_key_for(alice)
+    with image_server({"/photo.jpg": (photo_jpeg, "image/jpeg")}) as (images, log):
+        body, ctype = form_data_body([("image_url", f"{images}/slow?s=2")], [])
+        headers = {"x-api-key": key, "Idempotency-Key": "slow-1", "Content-Type": ctype}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            first = pool.submit(httpx.post, f"{live_api}/rmbg", content=body, headers=headers, timeout=60)
+            while not log:  # the first request is downloading now
+                time.sleep(0.02)
+            twin = httpx.post(f"{live_api}/rmbg", content=body, headers=headers, timeout=60)
+            assert first.result().status_code == 200
+    assert (twin.status_code, twin.json()["error"], twin.headers["Retry-After"]) == (409, IN_USE, "1")
+    assert len(log) == 1  # the twin downloaded nothing
+    assert charges(alice) == 1
