@@ -8,13 +8,13 @@ from accounts.models import AccountState, ApiKey
 User = get_user_model()
 
 # Key admin shows the visible prefix only; the hash and secret are never fields here.
-_KEY_FIELDS = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+_KEY_FIELDS = ("name", "prefix", "is_test", "created_at", "last_used_at", "revoked_at")
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    list_display = ("name", "prefix", "user", "is_test", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("is_test", "revoked_at")
     search_fields = ("name", "public_id", "user__email")
     list_select_related = ("user",)
     fields = ("user", *_KEY_FIELDS)

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 API_KEY_PREFIX = "ck_live_"
+TEST_KEY_PREFIX = "ck_test_"  # same length: a test key's calls are never charged (SPEC §7)
 
 
 class ApiKey(models.Model):
@@ -15,6 +16,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Test keys: real processing, small results, never charged nor counted as usage.
+    is_test = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -26,7 +29,7 @@ class ApiKey(models.Model):
     @property
     def prefix(self) -> str:
         """The visible part of the key: safe to show anywhere."""
-        return f"{API_KEY_PREFIX}{self.public_id}"
+        return f"{TEST_KEY_PREFIX if self.is_test else API_KEY_PREFIX}{self.public_id}"
 
     @property
     def is_active(self) -> bool:

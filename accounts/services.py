@@ -30,11 +30,12 @@ from accounts.errors import (
     InvalidUserToken,
     KeyAndTokenTogether,
 )
-from accounts.models import API_KEY_PREFIX, AccountState, ApiKey
+from accounts.models import API_KEY_PREFIX, TEST_KEY_PREFIX, AccountState, ApiKey
 
 PUBLIC_ID_LENGTH = 8
 _PUBLIC_ID_ALPHABET = string.ascii_lowercase + string.digits
-# "ck_live_" + 8-char public id + "_" + secret; the secret is token_urlsafe(32): 43 characters.
+# "ck_live_" (or "ck_test_") + 8-char public id + "_" + secret; the secret is token_urlsafe(32):
+# 43 characters.
 _SECRET_START = len(API_KEY_PREFIX) + PUBLIC_ID_LENGTH + 1
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 USER_TOKEN_SALT = "cutout.user-token"
@@ -46,6 +47,9 @@ class Caller:
     source: Literal["api", "app", "anonymous"]
     ip: str
     api_key_id: int | None = None
+    # A test key (ck_test_…): processed but never charged nor counted. The charge code reads
+    # this in one place (api/rmbg.py); the rate limit has its own window (billing/ratelimit.py).
+    test_mode: bool = False
 
 
 # --- identification -------------------------------------------------------------------------
@@ -65,7 +69,7 @@ def caller_identify(
         key = _api_key_verify(api_key)
         _require_verified_email(key.user)
         _api_key_touch(key)
-        return Caller(user=key.user, source="api", ip=ip, api_key_id=key.pk)
+        return Caller(user=key.user, source="api", ip=ip, api_key_id=key.pk, test_mode=key.is_test)
     if bearer is not None:
         user = _user_token_verify(bearer)
         _require_verified_email(user)
@@ -121,18 +125,18 @@ def _require_verified_email(user) -> None:
 # --- API keys ---------------------------------------------------------------------------------
 
 
-def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
+def api_key_create(*, user, name: str, is_test: bool = False) -> tuple[ApiKey, str]:
     """Create a key and return it with its plain text, which exists only in this return value."""
     secret = secrets.token_urlsafe(32)
+    prefix = TEST_KEY_PREFIX if is_test else API_KEY_PREFIX
     for _attempt in range(5):
         public_id = "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
-        plaintext = f"{API_KEY_PREFIX}{public_id}_{secret}"
+        plaintext = f"{prefix}{public_id}_{secret}"
         try:
             # The savepoint keeps an outer transaction usable if the public id collides.
             with transaction.atomic():
-                key = ApiKey.objects.create(
-                    user=user, name=name.strip(), public_id=public_id, secret_hash=_key_hash(plaintext)
-                )
+                key = ApiKey.objects.create(user=user, name=name.strip(), public_id=public_id,
+                                            secret_hash=_key_hash(plaintext), is_test=is_test)
         except IntegrityError:
             continue
         return key, plaintext
@@ -158,7 +162,9 @@ def _key_hash(plaintext: str) -> str:
 
 def _api_key_verify(plaintext: str) -> ApiKey:
     plaintext = plaintext.strip()
-    if not plaintext.startswith(API_KEY_PREFIX) or plaintext[_SECRET_START - 1 : _SECRET_START] != "_":
+    # The hash covers the prefix too, so a live key cannot be turned into a test key or back.
+    if (not plaintext.startswith((API_KEY_PREFIX, TEST_KEY_PREFIX))
+            or plaintext[_SECRET_START - 1 : _SECRET_START] != "_"):
         raise InvalidApiKey()
     public_id = plaintext[len(API_KEY_PREFIX) : _SECRET_START - 1]
     key = (

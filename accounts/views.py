@@ -39,7 +39,8 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST)
     if not form.is_valid():
         return _profile_render(request, form, status=400)
-    key, plaintext = services.api_key_create(user=request.user, name=form.cleaned_data["name"])
+    key, plaintext = services.api_key_create(user=request.user, name=form.cleaned_data["name"],
+                                             is_test=form.cleaned_data["is_test"])
     response = redirect("accounts:profile")
     _reveal_stash(request, response, key_id=key.pk, plaintext=plaintext)
     return response

@@ -9,8 +9,11 @@ api = NinjaAPI(
     title="Cutout API",
     version="1.0",
     description=(
-        "Background removal compatible with the rembg.com API. Authorize with your API key "
-        "(`x-api-key`, created in your profile) and try `POST /rmbg` with a file."
+        "[← Back to Cutout](/) · [Your API keys](/profile/) · [Usage](/account/usage/)\n\n"
+        "Background removal compatible with the rembg.com API. Press **Authorize** once, enter "
+        "your API key under `ApiKey` (created in your profile; a `ck_test_…` key is free), and "
+        "try `POST /rmbg` with just a file: every other field is optional. The same "
+        "authorization serves `GET /api/membership-usage`."
     ),
     urls_namespace="api",
     openapi_url="/api/openapi",

@@ -1,6 +1,12 @@
-"""Who is calling: ninja auth classes around accounts' one authentication service."""
+"""Who is calling: ninja auth classes around accounts' one authentication service.
 
-from ninja.security import APIKeyHeader
+The OpenAPI document names one security scheme per credential, after the class: `ApiKey`
+(the `x-api-key` header, used by POST /rmbg and GET /api/membership-usage alike, so one
+Authorize in /api/docs serves both) and `BearerToken` (the web app's user token). ninja names
+a scheme after the auth object's class, so both endpoints use the same `ApiKey` class.
+"""
+
+from ninja.security import APIKeyHeader, HttpBearer
 
 from accounts.errors import InvalidApiKey
 from accounts.services import caller_identify
@@ -24,19 +30,37 @@ def _identify(request, key: str | None, *, bearer: str | None):
     )
 
 
-class KeyTokenOrAnonymous(APIKeyHeader):
-    """`x-api-key`, a web-app Bearer token, or nobody (the anonymous trial). Never returns falsy."""
+class ApiKey(APIKeyHeader):
+    """`x-api-key`. Required, or (`required=False`, POST /rmbg) also a Bearer token or nobody
+    (the anonymous trial): then it never returns falsy, and BearerToken only documents."""
 
     param_name = "x-api-key"
+    openapi_description = (
+        "Your API key, created in your profile: `ck_live_…`, or `ck_test_…` for free, "
+        "uncharged test calls. Sent as the `x-api-key` header."
+    )
+
+    def __init__(self, *, required: bool) -> None:
+        self.required = required
+        super().__init__()
 
     def authenticate(self, request, key):
-        return _identify(request, key, bearer=_bearer(request))
-
-
-class ApiKeyRequired(APIKeyHeader):
-    param_name = "x-api-key"
-
-    def authenticate(self, request, key):
+        if not self.required:
+            return _identify(request, key, bearer=_bearer(request))
         if not key:
             raise InvalidApiKey()
         return _identify(request, key, bearer=None)  # usage is read with an API key only
+
+
+class BearerToken(HttpBearer):
+    """The signed-in web app's `Authorization: Bearer <user token>` (counted as app usage)."""
+
+    openapi_description = "A short-lived user token of the signed-in web app (counted as app usage)."
+
+    def authenticate(self, request, token):
+        return _identify(request, None, bearer=token)
+
+
+def key_token_or_anonymous() -> list:
+    """POST /rmbg: an API key, a user token, or the anonymous trial (SPEC §1's order)."""
+    return [ApiKey(required=False), BearerToken()]

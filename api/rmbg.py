@@ -3,6 +3,11 @@
 The order matters and is the contract: auth → short-term limit → every field validated →
 image decoded and checked → one credit held (billing.charge) → the pipeline → the credit
 committed, or refunded on failure. Nothing is charged for a request that fails.
+
+SPEC §7 additions, each a call into its own module: an Idempotency-Key replay answers before
+any of this (api/idempotency.py); the image may come from `image_url` (api/image_source.py);
+a test key is processed small (api/test_mode.py) and never charged (billing.charge, the one
+place); the answer becomes JSON when Accept asks for it (api/response_shape.py).
 """
 
 from asgiref.sync import sync_to_async
@@ -10,82 +15,48 @@ from django.conf import settings
 from django.http import HttpResponse
 from ninja import Router
 
-from api.auth import KeyTokenOrAnonymous
+from api.auth import key_token_or_anonymous
+from api.idempotency import idempotent
+from api.image_source import image_source_read
+from api.response_shape import response_shape
+from api.rmbg_openapi import RMBG_OPENAPI
 from api.schemas import ERRORS_RMBG
+from api.test_mode import HEADER as TEST_MODE_HEADER
+from api.test_mode import test_mode_options
 from billing import ratelimit
 from billing.charge import credit_held
-from core.uploads import upload_read
 from removal import pipeline
 
 router = Router(tags=["Background removal"])
 
-_BOOL = {"type": "string", "enum": ["true", "false"]}
-_IMAGE_TYPES = ("image/webp", "image/png", "image/jpeg", "image/bmp")
-RMBG_OPENAPI = {
-    # The key is optional: without one the call is an anonymous trial (an empty requirement).
-    "security": [{"KeyTokenOrAnonymous": []}, {}],
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary",
-                                  "description": "webp, bmp, png, jpg or jpeg; ≤ 50 MB; ≤ 10000 px a side"},
-                        "format": {"type": "string", "enum": ["webp", "png", "jpeg", "jpg", "bmp"],
-                                   "default": "webp", "description": "Output format (case-insensitive)"},
-                        "w": {"type": "integer", "minimum": 0, "maximum": 10000,
-                              "description": "Target width; 0 or empty = unset"},
-                        "h": {"type": "integer", "minimum": 0, "maximum": 10000,
-                              "description": "Target height; 0 or empty = unset"},
-                        "exact_resize": _BOOL | {"default": "false"},
-                        "mask": _BOOL | {"default": "false"},
-                        "bg_color": {"type": "string",
-                                     "description": "#RGB, #RGBA, #RRGGBB, #RRGGBBAA or a CSS colour name"},
-                        "angle": {"type": "number", "minimum": -360, "maximum": 360, "default": 0},
-                        "expand": _BOOL | {"default": "true"},
-                        "return_base64": _BOOL | {"default": "false",
-                                                  "description": "Accepted for rembg.js; ignored"},
-                    },
-                }
-            }
-        },
-    },
-    "responses": {
-        "200": {
-            "description": "The processed image",
-            "headers": {
-                name: {"schema": {"type": "integer"}}
-                for name in ("X-Credits-Charged", "X-Width", "X-Height",
-                             "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-            },
-            "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in _IMAGE_TYPES},
-        }
-    },
-}
-
 
 @router.post(
     "/rmbg",
-    auth=KeyTokenOrAnonymous(),
+    auth=key_token_or_anonymous(),
     response=ERRORS_RMBG,
     openapi_extra=RMBG_OPENAPI,
     summary="Remove the background of an image",
     url_name="rmbg",
     operation_id="rmbg",
 )
-@router.post("/api/rmbg", auth=KeyTokenOrAnonymous(), response=ERRORS_RMBG,
+@router.post("/api/rmbg", auth=key_token_or_anonymous(), response=ERRORS_RMBG,
              openapi_extra=RMBG_OPENAPI, summary="Remove the background of an image (alias)",
              url_name="api-rmbg", operation_id="api_rmbg")
 async def rmbg(request):
     caller = request.auth
+    # SPEC §7: a retry with the same Idempotency-Key replays the first answer, never charged twice.
+    return await idempotent(request, caller=caller, run=lambda: _rmbg(request, caller))
+
+
+async def _rmbg(request, caller):
     limit = await sync_to_async(ratelimit.ratelimit_check)(caller=caller)
-    upload = await sync_to_async(upload_read, thread_sensitive=False)(request)
-    image = await pipeline.image_decode(upload.data, upload.filename)
+    source = await image_source_read(request)  # the `image` upload or the `image_url` download
+    image = await pipeline.image_decode(source.data, source.filename)
+    options = source.options
+    if caller.test_mode:
+        options = test_mode_options(size=image.image.size, options=options)
     async with credit_held(caller=caller, where="POST /rmbg") as charge:
-        cutout = await pipeline.cutout_make(image, upload.options, model=settings.REMBG_MODEL)
+        cutout = await pipeline.cutout_make(image, options, model=settings.REMBG_MODEL)
     result = cutout.result
     response = HttpResponse(result.data, content_type=result.content_type)
     response["X-Credits-Charged"] = str(charge.credits)
@@ -93,4 +64,6 @@ async def rmbg(request):
     response["X-Height"] = str(result.height)
     for name, value in limit.headers.items():
         response[name] = value
-    return response
+    if caller.test_mode:
+        response[TEST_MODE_HEADER] = "true"
+    return response_shape(request, response)  # raw bytes, or JSON when Accept asks for it only

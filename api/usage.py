@@ -7,7 +7,7 @@ receives typed values.
 from django.http import JsonResponse
 from ninja import Query, Router
 
-from api.auth import ApiKeyRequired
+from api.auth import ApiKey
 from api.schemas import ERRORS_USAGE, BillingCyclesOut, MembershipUsageOut
 from billing.usage import billing_cycles_list, membership_usage
 from billing.usage_query import UsageQuery
@@ -16,7 +16,7 @@ router = Router(tags=["Account"])
 
 @router.get(
     "/api/membership-usage",
-    auth=ApiKeyRequired(),
+    auth=ApiKey(required=True),
     response={200: MembershipUsageOut | BillingCyclesOut} | ERRORS_USAGE,
     summary="Plan, credit balances and usage for a month or billing cycle",
 )

@@ -8,6 +8,7 @@ Used by the API, the editor and (later) batch workers alike:
 
 * on entry: a signed-in caller reserves one credit (NoCreditsLeft 429, BillingUnavailable 503);
   an anonymous caller spends one of the IP's trial images for the UTC day (DailyLimitReached 429);
+  a test key (SPEC §7) spends nothing and counts as no usage;
 * the block fails → the credit is refunded. A domain error (a bad image, a full pool: 400, 503…)
   passes through; anything else is logged once with its traceback and the request id and becomes
   ProcessingFailed (JSON 500) — nothing is charged either way;
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Charge:
-    source: str  # "api" | "app" | "anonymous"
-    reservation: Reservation | None  # None for the anonymous trial
+    source: str  # "api" | "app" | "anonymous" | "test"
+    reservation: Reservation | None  # None for the anonymous trial and test keys
 
     @property
     def credits(self) -> int:
@@ -45,6 +46,8 @@ class Charge:
 
 
 def _open(*, caller, idempotency_key: str | None) -> Charge:
+    if getattr(caller, "test_mode", False):  # SPEC §7: a test key is never charged nor counted
+        return Charge(source="test", reservation=None)
     if caller.user is None:
         ratelimit.anonymous_daily_check(ip=caller.ip)
         return Charge(source="anonymous", reservation=None)
@@ -54,9 +57,9 @@ def _open(*, caller, idempotency_key: str | None) -> Charge:
 
 
 def _cancel(charge: Charge, *, ip: str) -> None:
-    if charge.reservation is None:
+    if charge.source == "anonymous":
         ratelimit.anonymous_daily_refund(ip=ip)
-    else:
+    elif charge.reservation is not None:
         quota.credits_refund(reservation=charge.reservation)
 
 

@@ -1,7 +1,8 @@
 """Short-term rate limits (the `limits` package on Redis) and the anonymous daily limit.
 
 Short-term windows are per API key (source "api"), per user (source "app") or per IP (anonymous);
-the size comes from the caller's plan (`rate_limit` in BILLING_PLANS) or BILLING_ANON_RATE_LIMIT.
+the size comes from the caller's plan (`rate_limit` in BILLING_PLANS) or BILLING_ANON_RATE_LIMIT,
+and for test keys (never charged) from BILLING_TEST_KEY_RATE_LIMIT.
 
 The anonymous daily limit is our own fixed window on the UTC day: `limits` starts its fixed
 windows at the first hit (and its `1/day` moving windows are rolling 24 h), so it cannot reset
@@ -72,6 +73,8 @@ def _rate_for(caller) -> tuple[RateLimitItem, str]:
     user = getattr(caller, "user", None)
     if caller.source == "anonymous" or user is None:
         return parse(settings.BILLING_ANON_RATE_LIMIT), f"ip:{caller.ip}"
+    if getattr(caller, "test_mode", False):  # test keys: their own window, whatever the plan
+        return parse(settings.BILLING_TEST_KEY_RATE_LIMIT), f"testkey:{caller.api_key_id}"
     membership = rc.call(lambda r: r.get(rc.user_key(user.pk, "membership")))
     item = parse(plan_for_membership(membership).rate_limit)
     if caller.source == "api" and getattr(caller, "api_key_id", None) is not None:

@@ -1,6 +1,5 @@
 """Cutout settings. Every value comes from the environment (see .env.example)."""
 
-import ipaddress
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -8,7 +7,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CUTOUT_VAR_DIR", str(BASE_DIR / "var")))
@@ -235,6 +234,18 @@ BILLING_RATE_LIMIT_STRATEGY = strategy_checked(
 BILLING_RESERVATION_TIMEOUT = env_int("BILLING_RESERVATION_TIMEOUT", 900, minimum=30)  # seconds, then swept
 BILLING_COUNTER_TTL_DAYS = env_int("BILLING_COUNTER_TTL_DAYS", 400, minimum=35)  # month/cycle/day counters
 
+BILLING_TEST_KEY_RATE_LIMIT = rate_checked(  # short-term limit per test key (ck_test_…), never charged
+    "BILLING_TEST_KEY_RATE_LIMIT", env_str("BILLING_TEST_KEY_RATE_LIMIT", "20/minute")
+)
+
+# --- API additions (SPEC §7) ---
+# image_url downloads (api/image_fetch.py): private, loopback, link-local... addresses are refused
+# unless listed here (addresses or networks, e.g. 10.1.2.0/24 for an internal image store).
+IMAGE_URL_ALLOW_NETWORKS = env_networks("IMAGE_URL_ALLOW_NETWORKS")
+IMAGE_URL_TIMEOUT = env_int("IMAGE_URL_TIMEOUT", 10, minimum=1)  # seconds for the whole download
+IDEMPOTENCY_TTL = env_int("IDEMPOTENCY_TTL", 24 * 3600, minimum=3600)  # seconds a replayable answer is kept
+TEST_KEY_MAX_PIXELS = 250_000  # results of test keys fit in 0.25 MP
+
 # --- accounts ---
 # django-allauth: email is the login. Verification is optional so new users can log in at once;
 # the API and the editor refuse to process for them until they verify (accounts.services).
@@ -305,12 +316,7 @@ if AWS_STORAGE_BUCKET_NAME:
 # Metrics at /metrics (core/metrics.py): off until a token or an allow-list is set.
 # Several processes on one machine: set PROMETHEUS_MULTIPROC_DIR (the launcher does).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-METRICS_ALLOW_IPS = env_list("METRICS_ALLOW_IPS")  # addresses or networks, e.g. 10.0.0.0/8,127.0.0.1
-for _net in METRICS_ALLOW_IPS:
-    try:
-        ipaddress.ip_network(_net, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(f"METRICS_ALLOW_IPS: {_net!r} is not an address or network") from None
+METRICS_ALLOW_IPS = env_networks("METRICS_ALLOW_IPS")  # addresses or networks, e.g. 10.0.0.0/8,127.0.0.1
 
 # Load the model and run one inference when a process starts (config/asgi.py), so the first
 # request does not pay for it. The launcher (python -m config.serve) turns it on.

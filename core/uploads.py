@@ -26,12 +26,14 @@ class Upload:
     options: RemovalOptions
 
 
-def upload_read(request) -> Upload:
+def upload_read(request, *, url_allowed: bool = False) -> Upload:
     """The string fields, the image and the parsed options, or ValidationFailed with every error.
 
     A browser's empty file input is a part with filename="": Django's multipart parser then
     treats it as a plain field with an empty value, not as a file, which is how it is told
     apart from a form with no image part at all. Reads the body: call it off the event loop.
+    With `url_allowed` (POST /rmbg), an `image_url` field may stand in for the image; then
+    `data` and `filename` are None and the caller downloads it (api/image_source.py).
     """
     try:
         fields = {key: request.POST.get(key, "") for key in request.POST}
@@ -42,5 +44,8 @@ def upload_read(request) -> Upload:
     except SuspiciousOperation as exc:  # RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
         raise FormUnreadable() from exc
     empty_file_input = upload is None and "image" in request.POST and request.POST["image"] == ""
-    options = form_parse(fields, image_present=upload is not None, empty_file_input=empty_file_input)
+    options = form_parse(fields, image_present=upload is not None, empty_file_input=empty_file_input,
+                         image_url=fields.get("image_url", "") if url_allowed else "")
+    if upload is None:  # an image_url instead (form_parse made sure there is one)
+        return Upload(fields=fields, data=None, filename=None, options=options)
     return Upload(fields=fields, data=upload.read(), filename=upload.name, options=options)

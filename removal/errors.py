@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 NO_IMAGE_PROVIDED = "No image file provided. Please include an 'image' field in your form data."
 NO_FILE_SELECTED = "No file selected. Please choose an image file to upload."
+IMAGE_AND_URL = "Provide either image or image_url, not both"
 MULTIPLE_VALIDATION_ERRORS = "Multiple validation errors"
 PROCESSING_FAILED = "Image processing failed"
 

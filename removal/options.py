@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import webcolors
 
-from removal.errors import NO_FILE_SELECTED, NO_IMAGE_PROVIDED, echo
+from removal.errors import IMAGE_AND_URL, NO_FILE_SELECTED, NO_IMAGE_PROVIDED, echo
 from removal.fields import FieldErrors, bool_parse
 
 MAX_SIDE = 10000
@@ -153,15 +153,19 @@ def options_parse(fields: Mapping[str, str]) -> RemovalOptions:
 
 
 def form_parse(
-    fields: Mapping[str, str], *, image_present: bool, empty_file_input: bool = False
+    fields: Mapping[str, str], *, image_present: bool, empty_file_input: bool = False, image_url: str = ""
 ) -> RemovalOptions:
     """A whole upload form: the `image` field's presence and every option, errors reported together.
 
     `empty_file_input` is what a browser sends for a file input left empty (a part with
     filename=""); SPEC answers it differently from a form with no image part at all.
+    A non-empty `image_url` stands in for the image (SPEC §7): exactly one of the two.
     """
     errors = FieldErrors()
-    if not image_present:
+    url_present = bool(image_url.strip())
+    if image_present and url_present:
+        errors.add("image_url", IMAGE_AND_URL)
+    elif not image_present and not url_present:
         errors.add("image", NO_FILE_SELECTED if empty_file_input else NO_IMAGE_PROVIDED)
     options = _options_read(fields, errors)
     errors.raise_any()

@@ -129,3 +129,26 @@ def test_it_issues_user_tokens_for_the_web_app(alice_client, alice, identify):
     assert body["expires_in"] == 900
     assert identify(bearer=body["token"]).user == alice
     assert services.user_token_issue(user=alice) != ""
+
+
+def test_it_creates_a_test_key_that_identifies_in_test_mode(alice_client, alice, identify):
+    alice_client.post("/profile/keys/", {"name": "ci", "is_test": "on"})
+    shown = alice_client.get("/profile/").content.decode()
+    plaintext = re.search(r"ck_test_[a-z0-9]{8}_[A-Za-z0-9_-]{43}", shown).group(0)
+    caller = identify(api_key=plaintext)
+    assert (caller.user, caller.test_mode) == (alice, True)
+    assert ApiKey.objects.get(user=alice).is_test
+    assert 'data-testid="test-key-badge"' in alice_client.get("/profile/").content.decode()
+
+
+def test_it_creates_live_keys_by_default(alice_client, alice, identify):
+    alice_client.post("/profile/keys/", {"name": "server"})
+    plaintext = KEY_RE.search(alice_client.get("/profile/").content.decode()).group(0)
+    assert plaintext.startswith("ck_live_")
+    assert identify(api_key=plaintext).test_mode is False
+
+
+def test_it_refuses_a_live_key_relabelled_as_a_test_key(alice_key, identify):
+    _key, plaintext = alice_key
+    with pytest.raises(InvalidApiKey):
+        identify(api_key=plaintext.replace("ck_live_", "ck_test_"))

@@ -50,3 +50,10 @@ def api_plans(settings):
     settings.BILLING_ANON_DAILY_LIMIT = 5
     settings.BILLING_ANON_RATE_LIMIT = "100/minute"
     return settings
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Stored files (Idempotency-Key answers) go to a per-test directory, not var/media."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return settings.MEDIA_ROOT

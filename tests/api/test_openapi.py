@@ -14,9 +14,36 @@ def test_it_serves_the_raw_spec(client):
     assert response.status_code == 200
     spec = response.json()
     assert {"/rmbg", "/api/rmbg", "/api/membership-usage"} <= set(spec["paths"])
-    assert set(spec["paths"]["/rmbg"]["post"]["responses"]) == {"200", "400", "401", "403", "429", "500", "503"}
+    assert set(spec["paths"]["/rmbg"]["post"]["responses"]) == {
+        "200", "400", "401", "403", "409", "422", "429", "500", "502", "503", "504"}
     assert "multipart/form-data" in spec["paths"]["/rmbg"]["post"]["requestBody"]["content"]
-    assert spec["components"]["securitySchemes"]["KeyTokenOrAnonymous"]["name"] == "x-api-key"
+    schemes = spec["components"]["securitySchemes"]
+    assert set(schemes) == {"ApiKey", "BearerToken"}  # one per credential, shared by every operation
+    assert (schemes["ApiKey"]["in"], schemes["ApiKey"]["name"]) == ("header", "x-api-key")
+    assert (schemes["BearerToken"]["type"], schemes["BearerToken"]["scheme"]) == ("http", "bearer")
+    assert spec["paths"]["/api/membership-usage"]["get"]["security"] == [{"ApiKey": []}]
+
+
+def test_it_offers_only_harmless_values_to_try_it_out(client):
+    """Swagger UI pre-fills a field with its example, default or a sample made from its type:
+    size, colour and URL start empty (example ""), so Execute with only a file just works."""
+    post = client.get("/api/openapi").json()["paths"]["/rmbg"]["post"]
+    fields = post["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    for name in ("image", "image_url", "w", "h", "bg_color"):
+        assert not {"default", "examples"} & set(fields[name]), name
+        assert fields[name].get("example", "") == "", name
+    assert "Example: `#ffffff` or `red`" in fields["bg_color"]["description"]
+    assert all(field.get("description") for field in fields.values())
+    assert [p["name"] for p in post["parameters"]] == ["Idempotency-Key"]
+    assert list(post["responses"]["200"]["content"])[0] == "image/webp"  # what "Try it out" accepts
+
+
+def test_it_describes_every_usage_field(client):
+    schemas = client.get("/api/openapi").json()["components"]["schemas"]
+    for name in ("MembershipUsageOut", "BillingCycleOut", "BillingCycleRowOut", "BillingCyclesOut"):
+        for field, schema in schemas[name]["properties"].items():
+            assert schema.get("description"), f"{name}.{field}"
+    assert "not what is left" in schemas["MembershipUsageOut"]["properties"]["credits"]["description"]
 
 
 def test_it_serves_interactive_docs(client):

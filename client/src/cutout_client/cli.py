@@ -1,14 +1,18 @@
 """`cutout remove IN... -o OUT_DIR [options]` and `cutout usage [options]`.
 
-remove: files and folders (their images; `-r` to descend), N requests in flight over one
+remove: files, folders (their images; `-r` to descend) and http(s) URLs (the server downloads
+them: `image_url`), N requests in flight over one
 connection pool, one progress bar for the run, outputs that already exist are skipped (unless
 `--force`) and written atomically so an interrupted run leaves no half file, then a summary with
 the credits charged (the sum of X-Credits-Charged). Exit status 1 when any image failed.
+With `--idempotency-key PREFIX` each image is sent with the key `PREFIX:<input>`, so running the
+same command again within 24 h (after a crash, say) replays answers instead of paying twice.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import threading
@@ -16,7 +20,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
@@ -30,8 +35,12 @@ FORMAT_SUFFIXES = {"webp": ".webp", "png": ".png", "jpeg": ".jpg", "jpg": ".jpg"
 
 @dataclass(frozen=True)
 class Job:
-    source: Path
+    source: Path | str  # a file, or an http(s) URL the server downloads
     target: Path
+
+    @property
+    def is_url(self) -> bool:
+        return isinstance(self.source, str)
 
 
 @dataclass
@@ -53,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     remove = commands.add_parser("remove", help="remove the background of files or folders of images")
-    remove.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders")
+    remove.add_argument("inputs", nargs="+", metavar="IN", help="image files, folders or http(s) URLs")
     remove.add_argument("-o", "--output-dir", required=True, type=Path, metavar="OUT_DIR")
     remove.add_argument("--format", default="webp", type=str.lower, choices=sorted(FORMAT_SUFFIXES),
                         help="output format (default webp)")
@@ -69,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     remove.add_argument("-f", "--force", action="store_true", help="redo images whose output exists")
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    remove.add_argument("--idempotency-key", metavar="PREFIX",
+                        help="send each image with the key PREFIX:<input>; a rerun within 24 h "
+                             "is not charged again")
 
     usage = commands.add_parser("usage", help="print plan, credits and usage")
     usage.add_argument("--year", type=int)
@@ -95,7 +107,10 @@ def jobs_plan(inputs: Sequence[str], output_dir: Path, fmt: str, *, recursive: b
     jobs: list[Job] = []
     for raw in inputs:
         path = Path(raw)
-        if path.is_dir():
+        if raw.startswith(("http://", "https://")):
+            name = PurePosixPath(unquote(urlsplit(raw).path)).name or "image"
+            jobs.append(Job(raw, output_dir / PurePosixPath(name).with_suffix(suffix).name))
+        elif path.is_dir():
             for image in _images_in(path, recursive):
                 jobs.append(Job(image, (output_dir / image.relative_to(path)).with_suffix(suffix)))
         elif path.is_file():
@@ -108,6 +123,17 @@ def jobs_plan(inputs: Sequence[str], output_dir: Path, fmt: str, *, recursive: b
         if other != job.source:
             raise ConfigurationError(f"{other} and {job.source} would both be written to {job.target}")
     return jobs
+
+
+def _idempotency_key(prefix: str, job: Job) -> str:
+    key = f"{prefix}:{job.source}"
+    return key if len(key) <= 255 else f"{prefix}:{hashlib.sha256(str(job.source).encode()).hexdigest()}"
+
+
+def _remove_one(client: Client, job: Job, key_prefix: str | None, options: dict):
+    source = {"image_url": job.source} if job.is_url else {"input_image": job.source}
+    key = _idempotency_key(key_prefix, job) if key_prefix else None
+    return client.remove_background(**source, idempotency_key=key, output_path=job.target, **options)
 
 
 def _remove(args: argparse.Namespace, client: Client) -> int:
@@ -124,8 +150,7 @@ def _remove(args: argparse.Namespace, client: Client) -> int:
     lock = threading.Lock()
     bar = tqdm(total=len(todo), unit="img", desc="cutout", disable=args.quiet or not todo, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
-        futures = {pool.submit(client.remove_background, job.source, output_path=job.target, **options): job
-                   for job in todo}
+        futures = {pool.submit(_remove_one, client, job, args.idempotency_key, options): job for job in todo}
         for future in as_completed(futures):
             job = futures[future]
             try:
@@ -137,7 +162,8 @@ def _remove(args: argparse.Namespace, client: Client) -> int:
             else:
                 with lock:
                     summary.done += 1
-                    summary.credits += result.credits_charged
+                    # A replayed answer repeats the first one's X-Credits-Charged; it cost nothing now.
+                    summary.credits += 0 if result.replayed else result.credits_charged
             bar.set_postfix(credits=summary.credits, failed=summary.failed, refresh=False)
             bar.update(1)
     bar.close()

@@ -21,7 +21,13 @@ import httpx
 
 from cutout_client import __version__
 from cutout_client.config import api_key_resolve, base_url_resolve
-from cutout_client.errors import CutoutError, NetworkError, error_from_response, retry_after_parse
+from cutout_client.errors import (
+    ConfigurationError,
+    CutoutError,
+    NetworkError,
+    error_from_response,
+    retry_after_parse,
+)
 from cutout_client.results import RemovalResult, ResponseSink
 from cutout_client.upload import InputImage, MultipartBody, ProgressCallback, form_fields, image_source
 
@@ -99,8 +105,19 @@ class _Base:
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def _removal_body(self, input_image: InputImage, options: Mapping[str, Any]) -> MultipartBody:
+    def _removal_body(self, input_image: InputImage | None, image_url: str | None,
+                      options: Mapping[str, Any]) -> MultipartBody:
+        """The form: the image part, or an `image_url` field for the server to download."""
+        if (input_image is None) == (image_url is None):
+            raise ConfigurationError("pass either input_image or image_url, not both")
+        if image_url is not None:
+            return MultipartBody(None, [("image_url", image_url), *form_fields(**options)])
         return MultipartBody(image_source(input_image), form_fields(**options))
+
+    def _removal_headers(self, body: MultipartBody, idempotency_key: str | None) -> dict[str, str]:
+        # The same key goes with every retry below: the server replays instead of charging again.
+        key = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return {**self._headers, **body.headers, **key}
 
     @staticmethod
     def _json(response: httpx.Response) -> dict:
@@ -112,6 +129,10 @@ class _Base:
 
 
 _REMOVAL_DOC = """Remove the background of `input_image` (a path, bytes, `{"base64": ...}` or a binary file).
+
+        Or pass `image_url="https://..."` instead: the server downloads it (public addresses only).
+        `idempotency_key` (≤ 255 characters, e.g. a UUID) makes retries safe: the server replays
+        its first answer for 24 h and never charges twice (`result.replayed`).
 
         Options match rembg.js: `format` ("webp" default, "png", "jpeg", "bmp"), `w`/`h` (0 = unset),
         `exact_resize`, `mask` (rembg.js' returnMask), `bg_color` ("#RRGGBB[AA]" or a colour name),
@@ -139,13 +160,14 @@ class Client(_Base):
     def close(self) -> None:
         self._http.close()
 
-    def remove_background(self, input_image: InputImage, *, format: str = "webp", w: int | None = 0,
+    def remove_background(self, input_image: InputImage | None = None, *, image_url: str | None = None,
+                          idempotency_key: str | None = None, format: str = "webp", w: int | None = 0,
                           h: int | None = 0, exact_resize: bool = False, mask: bool = False,
                           bg_color: str | None = None, angle: float | None = None, expand: bool = True,
                           return_base64: bool = False, on_upload_progress: ProgressCallback | None = None,
                           on_download_progress: ProgressCallback | None = None,
                           output_path: str | os.PathLike | None = None) -> RemovalResult | str:
-        body = self._removal_body(input_image, dict(
+        body = self._removal_body(input_image, image_url, dict(
             format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color, angle=angle,
             expand=expand, return_base64=return_base64))
         attempt = 0
@@ -153,8 +175,9 @@ class Client(_Base):
             error: CutoutError | None = None
             try:
                 content = body.iter_chunks(self.chunk_size, on_upload_progress)
-                with self._http.stream("POST", self._url("/rmbg"), headers={**self._headers, **body.headers},
-                                       content=content) as response:
+                headers = self._removal_headers(body, idempotency_key)
+                url = self._url("/rmbg")
+                with self._http.stream("POST", url, headers=headers, content=content) as response:
                     if response.is_success:
                         return self._receive(response, return_base64, output_path, on_download_progress)
                     error = error_from_response(response.status_code, response.read(), response.headers)
@@ -239,13 +262,14 @@ class AsyncClient(_Base):
         await self._http.aclose()
 
     async def remove_background(
-        self, input_image: InputImage, *, format: str = "webp", w: int | None = 0, h: int | None = 0,
+        self, input_image: InputImage | None = None, *, image_url: str | None = None,
+        idempotency_key: str | None = None, format: str = "webp", w: int | None = 0, h: int | None = 0,
         exact_resize: bool = False, mask: bool = False, bg_color: str | None = None,
         angle: float | None = None, expand: bool = True, return_base64: bool = False,
         on_upload_progress: ProgressCallback | None = None,
         on_download_progress: ProgressCallback | None = None, output_path: str | os.PathLike | None = None,
     ) -> RemovalResult | str:
-        body = self._removal_body(input_image, dict(
+        body = self._removal_body(input_image, image_url, dict(
             format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color, angle=angle,
             expand=expand, return_base64=return_base64))
         attempt = 0
@@ -253,7 +277,7 @@ class AsyncClient(_Base):
             error: CutoutError | None = None
             try:
                 async with self._http.stream(
-                    "POST", self._url("/rmbg"), headers={**self._headers, **body.headers},
+                    "POST", self._url("/rmbg"), headers=self._removal_headers(body, idempotency_key),
                     content=body.aiter_chunks(self.chunk_size, on_upload_progress),
                 ) as response:
                     if response.is_success:

@@ -14,25 +14,29 @@ from cutout_client.results import RemovalResult
 from cutout_client.upload import InputImage, ProgressCallback
 
 
-def remove_background(*, input_image: InputImage, api_key: str | None = None, format: str = "webp",
+def remove_background(*, input_image: InputImage | None = None, image_url: str | None = None,
+                      idempotency_key: str | None = None, api_key: str | None = None, format: str = "webp",
                       w: int | None = 0, h: int | None = 0, exact_resize: bool = False, mask: bool = False,
                       bg_color: str | None = None, angle: float | None = None, expand: bool = True,
                       on_upload_progress: ProgressCallback | None = None,
                       on_download_progress: ProgressCallback | None = None, return_base64: bool = False,
                       output_path: str | os.PathLike | None = None, base_url: str | None = None,
                       **client_options: Any) -> RemovalResult | str:
-    """rembg.js' `rembg({...})`. Returns a RemovalResult (output_path, cleanup()) or, with
-    `return_base64=True`, the `data:image/...;base64,...` URL. `client_options` go to `Client`
+    """rembg.js' `rembg({...})`, plus `image_url` (instead of `input_image`) and `idempotency_key`.
+    Returns a RemovalResult (output_path, cleanup()) or, with `return_base64=True`, the
+    `data:image/...;base64,...` URL. `client_options` go to `Client`
     (timeout, max_retries, max_retry_wait, chunk_size, env_file)."""
     with Client(api_key, base_url=base_url, **client_options) as client:
         return client.remove_background(
-            input_image, format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color,
+            input_image, image_url=image_url, idempotency_key=idempotency_key, format=format, w=w, h=h,
+            exact_resize=exact_resize, mask=mask, bg_color=bg_color,
             angle=angle, expand=expand, return_base64=return_base64, on_upload_progress=on_upload_progress,
             on_download_progress=on_download_progress, output_path=output_path)
 
 
 async def remove_background_async(
-    *, input_image: InputImage, api_key: str | None = None, format: str = "webp", w: int | None = 0,
+    *, input_image: InputImage | None = None, image_url: str | None = None,
+    idempotency_key: str | None = None, api_key: str | None = None, format: str = "webp", w: int | None = 0,
     h: int | None = 0, exact_resize: bool = False, mask: bool = False, bg_color: str | None = None,
     angle: float | None = None, expand: bool = True, on_upload_progress: ProgressCallback | None = None,
     on_download_progress: ProgressCallback | None = None, return_base64: bool = False,
@@ -41,7 +45,8 @@ async def remove_background_async(
     """`remove_background`, awaited."""
     async with AsyncClient(api_key, base_url=base_url, **client_options) as client:
         return await client.remove_background(
-            input_image, format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color,
+            input_image, image_url=image_url, idempotency_key=idempotency_key, format=format, w=w, h=h,
+            exact_resize=exact_resize, mask=mask, bg_color=bg_color,
             angle=angle, expand=expand, return_base64=return_base64, on_upload_progress=on_upload_progress,
             on_download_progress=on_download_progress, output_path=output_path)
 

@@ -38,6 +38,8 @@ class ResponseInfo:
     height: int | None
     credits_charged: int
     rate_limit: RateLimit
+    test_mode: bool = False  # a ck_test_ key: free, result scaled to 0.25 MP
+    replayed: bool = False  # the stored answer to an earlier request with the same Idempotency-Key
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> ResponseInfo:
@@ -51,6 +53,8 @@ class ResponseInfo:
                 remaining=_int_header(headers, "ratelimit-remaining"),
                 reset_seconds=_int_header(headers, "ratelimit-reset"),
             ),
+            test_mode=headers.get("x-test-mode") == "true",
+            replayed=headers.get("idempotent-replayed") == "true",
         )
 
 
@@ -65,6 +69,8 @@ class RemovalResult:
     height: int | None
     credits_charged: int
     rate_limit: RateLimit
+    test_mode: bool = False
+    replayed: bool = False
 
     def read_bytes(self) -> bytes:
         return self.output_path.read_bytes()
@@ -138,4 +144,4 @@ class ResponseSink:
             os.replace(self._partial, self._final)
         return RemovalResult(output_path=self._final, content_type=info.content_type, width=info.width,
                              height=info.height, credits_charged=info.credits_charged,
-                             rate_limit=info.rate_limit)
+                             rate_limit=info.rate_limit, test_mode=info.test_mode, replayed=info.replayed)

@@ -117,18 +117,21 @@ class MultipartBody:
     the whole body; progress events are emitted after each chunk has been handed to the transport.
     """
 
-    def __init__(self, image: ImageSource, fields: Iterable[tuple[str, str]], *, boundary: str | None = None):
-        self.image = image
+    def __init__(self, image: ImageSource | None, fields: Iterable[tuple[str, str]], *,
+                 boundary: str | None = None):
+        self.image = image  # None: the fields carry an image_url instead
         self.boundary = boundary or f"----CutoutFormBoundary{secrets.token_hex(12)}"
-        self._head = (
+        self._head = b"" if image is None else (
             f"--{self.boundary}\r\n"
             f'Content-Disposition: form-data; name="image"; filename="{_quote(image.filename)}"\r\n'
             f"Content-Type: {image.content_type}\r\n\r\n"
         ).encode()
-        tail = "".join(
-            f'\r\n--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n{value}'
+        parts = [
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n{value}'
             for name, value in fields
-        )
+        ]
+        # After the image's bytes a part starts on a new line; without an image, at the very start.
+        tail = "".join(("\r\n" if image is not None or i else "") + part for i, part in enumerate(parts))
         self._tail = f"{tail}\r\n--{self.boundary}--\r\n".encode()
 
     @property
@@ -137,7 +140,7 @@ class MultipartBody:
 
     @property
     def content_length(self) -> int:
-        return len(self._head) + self.image.size + len(self._tail)
+        return len(self._head) + (self.image.size if self.image else 0) + len(self._tail)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -145,7 +148,8 @@ class MultipartBody:
 
     def _pieces(self, chunk_size: int) -> Iterator[bytes]:
         yield self._head
-        yield from self.image.chunks(chunk_size)
+        if self.image is not None:
+            yield from self.image.chunks(chunk_size)
         yield self._tail
 
     def iter_chunks(self, chunk_size: int = 65536,
