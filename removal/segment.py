@@ -11,6 +11,7 @@ returned, instead of to the full image size and then again to the output size.
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -177,31 +178,51 @@ def _run_options(pixels: int):
     return options
 
 
-def _u2net_predict(session, image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    inner = session.inner_session
-    feed = {inner.get_inputs()[0].name: _u2net_input(image)}
-    (output, *_) = inner.run(None, feed, _run_options(image.width * image.height))
-    pred = output[0, 0]
-    low, high = float(pred.min()), float(pred.max())
-    pred = (pred - low) / max(high - low, 1e-12)
-    mask = Image.fromarray((pred.clip(0, 1) * 255).astype(np.uint8), mode="L")
-    return mask.resize(size, Image.Resampling.LANCZOS)
+@dataclass(frozen=True)
+class ModelInput:
+    """What the model stage needs: the prepared input of `model` and the source's pixel count."""
+
+    model: str
+    data: Any  # U²-Net: the 1×3×320×320 array; other models: a reduced RGB image
+    pixels: int
 
 
-def _generic_predict(session, image: Image.Image, size: tuple[int, int]) -> Image.Image:
+def model_input(image: Image.Image, *, model: str = DEFAULT_MODEL) -> ModelInput:
+    """The CPU half before inference ("preprocess"): runs beside another request's inference."""
+    if image.mode == "RGBA":
+        image = image.convert("RGB")  # like rembg: the model sees colours, not transparency
+    pixels = image.width * image.height
+    if model in _U2NET_FAMILY:
+        return ModelInput(model=model, data=_u2net_input(image), pixels=pixels)
     scale = _GENERIC_MAX_SIDE / max(image.size)
     if scale < 1:
         small_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(small_size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
-    mask = session.predict(image.convert("RGB"))[0].convert("L")
+    return ModelInput(model=model, data=image.convert("RGB"), pixels=pixels)
+
+
+def model_run(prepared: ModelInput) -> Any:
+    """The inference itself (the only stage on the model's executor): a prediction for mask_resize."""
+    session = session_get(prepared.model)
+    if prepared.model not in _U2NET_FAMILY:
+        return session.predict(prepared.data)[0].convert("L")
+    inner = session.inner_session
+    feed = {inner.get_inputs()[0].name: prepared.data}
+    (output, *_) = inner.run(None, feed, _run_options(prepared.pixels))
+    return output[0, 0]
+
+
+def mask_resize(prediction: Any, size: tuple[int, int]) -> Image.Image:
+    """The model's prediction → the mask (mode "L") at `size` ("upscale")."""
+    if isinstance(prediction, Image.Image):
+        mask = prediction
+    else:
+        low, high = float(prediction.min()), float(prediction.max())
+        pred = (prediction - low) / max(high - low, 1e-12)
+        mask = Image.fromarray((pred.clip(0, 1) * 255).astype(np.uint8), mode="L")
     return mask if mask.size == size else mask.resize(size, Image.Resampling.LANCZOS)
 
 
 def mask_predict(image: Image.Image, size: tuple[int, int], *, model: str = DEFAULT_MODEL) -> Image.Image:
-    """The foreground mask (mode "L", white = foreground) of `image`, at `size`."""
-    if image.mode == "RGBA":
-        image = image.convert("RGB")  # like rembg: the model sees colours, not transparency
-    session = session_get(model)
-    if model in _U2NET_FAMILY:
-        return _u2net_predict(session, image, size)
-    return _generic_predict(session, image, size)
+    """The foreground mask (mode "L", white = foreground) of `image`, at `size`, in this thread."""
+    return mask_resize(model_run(model_input(image, model=model)), size)
