@@ -234,14 +234,37 @@ def admission_enter() -> Ticket:
     return stages_get().admission.enter()
 
 
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # the awaiting request was cancelled (client gone)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+async def _stage_run(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run fn on `executor` and await it. Unlike asyncio.wrap_future, no reference cycle keeps the
+    result (a decoded image) alive after the caller dropped it: memory comes back at once."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+
+    def done(work) -> None:
+        error = work.exception()
+        loop.call_soon_threadsafe(_settle, future, None if error else work.result(), error)
+
+    executor.submit(functools.partial(fn, *args, **kwargs)).add_done_callback(done)
+    return await future
+
+
 async def cpu_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run decode / preprocess / upscale / composite / encode work on the cpu executor."""
-    return await asyncio.wrap_future(stages_get().cpu.submit(functools.partial(fn, *args, **kwargs)))
+    return await _stage_run(stages_get().cpu, fn, *args, **kwargs)
 
 
 async def model_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run an inference on the model executor."""
-    return await asyncio.wrap_future(stages_get().model.submit(functools.partial(fn, *args, **kwargs)))
+    return await _stage_run(stages_get().model, fn, *args, **kwargs)
 
 
 # --- the whole-call pool, kept until every caller uses removal.pipeline's entry points ---------
