@@ -153,3 +153,24 @@ def mask_compute(image: LoadedImage, *, progress: Progress = None, size: tuple[i
     if progress:
         progress("segmenting")
     return mask_predict(image.image, size or image.image.size, model=model)
+
+
+def warm_up(model: str = DEFAULT_MODEL) -> None:
+    """Load the model and send one small photo-like image through every stage and the default
+    encoders, so the first request pays no start-up cost (session, threads, arenas, codecs).
+    Safe to call from a running event loop (it runs in its own thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from removal.encode import image_encode
+    from removal.options import options_parse
+
+    photo = Image.merge("RGB", [Image.radial_gradient("L"), Image.linear_gradient("L"),
+                                Image.effect_noise((256, 256), 40)]).resize((640, 480))
+    data = image_encode(photo, "png")
+
+    def run() -> None:
+        for fmt in ("webp", "png"):
+            remove_background(data, "warm-up.png", options_parse({"format": fmt}), model=model)
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(run).result()

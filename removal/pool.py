@@ -35,9 +35,9 @@ from removal.errors import PoolBusy
 
 T = TypeVar("T")
 
-# Peak bytes per decoded pixel on the pipeline's worst path (a cut-out of a 48 MP photo peaks
-# near 14 B/px over the process's base; PNG output a little more): the budget's unit cost.
-BYTES_PER_PIXEL = 16
+# Peak bytes per decoded pixel on the pipeline's worst path (a 100 MP palette PNG → WEBP peaks
+# near 19 B/px over the process's base, a 48 MP photo near 11): the budget's unit cost.
+BYTES_PER_PIXEL = 20
 MIN_PIXEL_BUDGET = 16_000_000
 AGING_SECONDS = 10.0
 
@@ -64,7 +64,7 @@ def memory_limit() -> int:
 
 
 def pixel_budget_default() -> int:
-    """Half the memory, at BYTES_PER_PIXEL a decoded pixel (24 GB → ~750 MP, 2 GB → 62 MP)."""
+    """Half the memory, at BYTES_PER_PIXEL a decoded pixel (24 GB → ~600 MP, 2 GB → 50 MP)."""
     return max(MIN_PIXEL_BUDGET, memory_limit() // 2 // BYTES_PER_PIXEL)
 
 
