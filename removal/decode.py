@@ -9,6 +9,7 @@ but no pixels, so a tiny file declaring 40000×40000 is refused before any alloc
 import io
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import BmpImagePlugin, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
@@ -41,6 +42,14 @@ class LoadedImage:
     image: Image.Image
     source_format: str  # "png" | "jpeg" | "webp" | "bmp", from the content
     icc_profile: bytes | None = field(default=None, repr=False)
+    # The pipeline's admission ticket (removal.pool.Ticket) while the pixels are held.
+    ticket: Any = field(default=None, repr=False, compare=False)
+
+    def take(self) -> Image.Image:
+        """Hand the pixels over to the caller (which may free or reuse them); self keeps none."""
+        image = self.image
+        self.image = None  # type: ignore[assignment]  # taken: using it again is a bug
+        return image
 
     @property
     def width(self) -> int:
@@ -147,12 +156,19 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def image_load(data: bytes, filename: str) -> LoadedImage:
-    """Validate and decode an upload. Raises ImageRejected with SPEC's exact message."""
+def image_probe(data: bytes, filename: str) -> ImageFile.ImageFile:
+    """Every check that needs no pixels (name, size, signature, dimensions): cheap, so it can
+    run before the request waits for pixels. Raises ImageRejected with SPEC's exact message."""
     _check_name(filename)
     kind = _check_bytes(data)
     header = _open_header(data, kind)
     _check_dimensions(*header.size)
+    return header
+
+
+def image_pixels(header: ImageFile.ImageFile) -> LoadedImage:
+    """Decode a probed upload's pixels: upright, RGB or RGBA (a palette expands once)."""
+    kind = (header.format or "").lower()  # the plugin _open_header chose from the signature
     source_mode = header.mode
     icc = header.info.get("icc_profile")
     try:
@@ -173,3 +189,8 @@ def image_load(data: bytes, filename: str) -> LoadedImage:
     image.info = {}  # no EXIF, GPS, XMP, comments in anything we produce
     keep_icc = icc if source_mode in ("RGB", "RGBA") else None  # CMYK profiles do not fit RGB
     return LoadedImage(image=image, source_format=kind, icc_profile=keep_icc)
+
+
+def image_load(data: bytes, filename: str) -> LoadedImage:
+    """Validate and decode an upload. Raises ImageRejected with SPEC's exact message."""
+    return image_pixels(image_probe(data, filename))

@@ -1,21 +1,45 @@
-"""A bounded pool of worker threads for the pipeline, shared by every async caller.
+"""Where the pipeline's work runs, and how much of it is let in at once.
 
-Pillow and onnxruntime release the GIL, so threads give real parallelism. The pool is sized so
-that `workers × onnxruntime intra-op threads` never exceeds the cores (see `pool_sizing`).
+Two stage executors, shared by every caller of `removal.pipeline` (API, editor, CLI, benchmarks):
+  model  PIPELINE_WORKERS threads, each inference using ONNX_INTRA_OP_THREADS onnxruntime
+         threads: the model runs in one place sized for the machine, so a lone request's
+         inference uses every core;
+  cpu    PIPELINE_CPU_WORKERS threads (default: the process's cores) for decoding, the model's
+         input, the mask's upscaling, compositing and encoding. They run beside another
+         request's inference, so under load the model does not wait for the rest of a request.
+Pillow and onnxruntime release the GIL, so threads give real parallelism; onnxruntime's threads
+do not spin (see segment._session_options), so they leave an idle core to the cpu stage.
+
+Admission (before any work, so a refusal costs nothing):
+  - at most PIPELINE_QUEUE_LIMIT requests in flight (waiting or working): the next one gets
+    PoolBusy (503 + Retry-After) at once;
+  - at most PIPELINE_PIXEL_BUDGET pixels decoded in flight (default from the memory, see
+    `pixel_budget_default`): a request waits for its pixels. A big image may be overtaken by
+    small ones that fit, so it cannot stall them; after AGING_SECONDS nothing overtakes it
+    any more, so it cannot starve either. One image never holds more than 3/4 of the budget
+    (a 100 MP image on a small budget runs alone with room kept for small requests).
 """
 
 import asyncio
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from removal.errors import PoolBusy
 
 T = TypeVar("T")
+
+# Peak bytes per decoded pixel on the pipeline's worst path (a 100 MP palette PNG → WEBP peaks
+# near 19 B/px over the process's base, a 48 MP photo near 11): the budget's unit cost.
+BYTES_PER_PIXEL = 20
+MIN_PIXEL_BUDGET = 16_000_000
+AGING_SECONDS = 10.0
 
 
 def _env_int(name: str, default: int) -> int:
@@ -28,27 +52,222 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+def memory_limit() -> int:
+    """Bytes this process may use: the cgroup's limit when there is one, else the machine's RAM."""
+    try:
+        raw = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if raw.isdigit():
+            return int(raw)
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def pixel_budget_default() -> int:
+    """Half the memory, at BYTES_PER_PIXEL a decoded pixel (24 GB → ~600 MP, 2 GB → 50 MP)."""
+    return max(MIN_PIXEL_BUDGET, memory_limit() // 2 // BYTES_PER_PIXEL)
+
+
 @dataclass(frozen=True)
 class PoolSizing:
     cpus: int
-    workers: int
-    intra_op_threads: int
-    queue_limit: int  # 0 = unbounded
+    workers: int  # inferences at once (the model executor's threads)
+    intra_op_threads: int  # onnxruntime threads per inference
+    queue_limit: int  # requests in flight; 0 = unbounded
+    cpu_workers: int = 1  # decode / preprocess / upscale / composite / encode threads
+    pixel_budget: int = MIN_PIXEL_BUDGET  # decoded pixels in flight
 
 
 def pool_sizing() -> PoolSizing:
-    """Workers and onnxruntime threads per inference, from the environment or the CPU count.
+    """Model workers, onnxruntime threads, cpu-stage threads and admission limits.
 
     Default: 2 onnxruntime threads per inference (a forward pass barely speeds up beyond 2)
-    and as many workers as fit: cpu // 2, at least 1. PIPELINE_WORKERS and ONNX_INTRA_OP_THREADS
-    override; the thread count is then clamped so workers × threads ≤ cpus.
+    and as many model workers as fit: cpu // 2, at least 1. PIPELINE_WORKERS and
+    ONNX_INTRA_OP_THREADS override; the thread count is then clamped so workers × threads ≤ cpus.
+    The cpu stage gets as many threads as the model uses cores (config/serve.py gives each
+    process its share through those two settings).
     """
     cpus = os.cpu_count() or 1
     threads = _env_int("ONNX_INTRA_OP_THREADS", 0) or min(2, cpus)
     workers = _env_int("PIPELINE_WORKERS", 0) or max(1, cpus // threads)
     threads = max(1, min(threads, cpus // workers))
-    queue_limit = _env_int("PIPELINE_QUEUE_LIMIT", workers * 16)
-    return PoolSizing(cpus=cpus, workers=workers, intra_op_threads=threads, queue_limit=queue_limit)
+    return PoolSizing(
+        cpus=cpus, workers=workers, intra_op_threads=threads,
+        queue_limit=_env_int("PIPELINE_QUEUE_LIMIT", workers * 16),
+        cpu_workers=_env_int("PIPELINE_CPU_WORKERS", 0) or workers * threads,
+        pixel_budget=_env_int("PIPELINE_PIXEL_BUDGET", 0) or pixel_budget_default(),
+    )
+
+
+# --- admission ---------------------------------------------------------------------------------
+
+
+class _Waiter:
+    def __init__(self, cost: int) -> None:
+        self.cost = cost
+        self.since = time.monotonic()
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future = self.loop.create_future()
+        self.granted = False
+
+    def wake(self) -> None:
+        self.loop.call_soon_threadsafe(self._resolve)
+
+    def _resolve(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+class Admission:
+    """Requests in flight and decoded pixels in flight, shared by every event loop and thread."""
+
+    def __init__(self, *, limit: int, budget: int) -> None:
+        self.limit = limit
+        self.budget = budget
+        self.cap = max(1, budget - budget // 4)  # the quarter kept for small requests
+        self.lock = threading.Lock()
+        self.tickets = 0
+        self.pixels = 0
+        self.waiting: list[_Waiter] = []
+
+    def enter(self) -> "Ticket":
+        """Admit one request or raise PoolBusy at once (nothing done, nothing to undo)."""
+        with self.lock:
+            if self.limit and self.tickets >= self.limit:
+                raise PoolBusy()
+            self.tickets += 1
+        return Ticket(self)
+
+    def grant(self) -> None:
+        """Give pixels to the waiters that fit, in arrival order, and wake them."""
+        granted = []
+        with self.lock:
+            now = time.monotonic()
+            for waiter in list(self.waiting):
+                if self.pixels + waiter.cost <= self.budget:
+                    self.pixels += waiter.cost
+                    waiter.granted = True
+                    self.waiting.remove(waiter)
+                    granted.append(waiter)
+                elif now - waiter.since >= AGING_SECONDS:
+                    break  # it has been overtaken long enough: the rest wait behind it
+        for waiter in granted:
+            waiter.wake()
+
+
+class Ticket:
+    """One admitted request: its place in the queue, then the pixels it holds. Release once."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self.cost = 0
+        self.released = False
+
+    async def pixels_wait(self, pixels: int) -> None:
+        """Wait until `pixels` (capped) fit in the budget, then hold them until release()."""
+        admission = self.admission
+        waiter = _Waiter(min(pixels, admission.cap))
+        with admission.lock:
+            admission.waiting.append(waiter)
+        admission.grant()
+        try:
+            await waiter.future
+        except BaseException:
+            with admission.lock:
+                if waiter.granted:
+                    admission.pixels -= waiter.cost
+                else:
+                    admission.waiting.remove(waiter)
+            admission.grant()
+            raise
+        self.cost += waiter.cost
+
+    def pixels_add(self, pixels: int) -> None:
+        """Hold `pixels` more without waiting (an output bigger than its input; the request is
+        already working, and waiting while holding pixels could deadlock two such requests)."""
+        extra = max(0, min(pixels, self.admission.cap) - self.cost)
+        with self.admission.lock:
+            self.admission.pixels += extra
+        self.cost += extra
+
+    def release(self) -> None:
+        admission = self.admission
+        with admission.lock:
+            if self.released:
+                return
+            self.released = True
+            admission.tickets -= 1
+            admission.pixels -= self.cost
+        admission.grant()
+
+
+# --- executors ---------------------------------------------------------------------------------
+
+
+class _Stages:
+    def __init__(self, sizing: PoolSizing) -> None:
+        self.sizing = sizing
+        self.model = ThreadPoolExecutor(max_workers=sizing.workers, thread_name_prefix="removal-model")
+        self.cpu = ThreadPoolExecutor(max_workers=sizing.cpu_workers, thread_name_prefix="removal-cpu")
+        self.admission = Admission(limit=sizing.queue_limit, budget=sizing.pixel_budget)
+
+    def shutdown(self) -> None:
+        self.model.shutdown(wait=True)
+        self.cpu.shutdown(wait=True)
+
+
+_stages: _Stages | None = None
+_stages_lock = threading.Lock()
+
+
+def stages_get() -> _Stages:
+    global _stages
+    if _stages is None:
+        with _stages_lock:
+            if _stages is None:
+                _stages = _Stages(pool_sizing())
+    return _stages
+
+
+def admission_enter() -> Ticket:
+    """A place in the pipeline for one request, or PoolBusy when PIPELINE_QUEUE_LIMIT are in flight."""
+    return stages_get().admission.enter()
+
+
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # the awaiting request was cancelled (client gone)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+async def _stage_run(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run fn on `executor` and await it. Unlike asyncio.wrap_future, no reference cycle keeps the
+    result (a decoded image) alive after the caller dropped it: memory comes back at once."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+
+    def done(work) -> None:
+        error = work.exception()
+        loop.call_soon_threadsafe(_settle, future, None if error else work.result(), error)
+
+    executor.submit(functools.partial(fn, *args, **kwargs)).add_done_callback(done)
+    return await future
+
+
+async def cpu_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run decode / preprocess / upscale / composite / encode work on the cpu executor."""
+    return await _stage_run(stages_get().cpu, fn, *args, **kwargs)
+
+
+async def model_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an inference on the model executor."""
+    return await _stage_run(stages_get().model, fn, *args, **kwargs)
+
+
+# --- the whole-call pool, kept until every caller uses removal.pipeline's entry points ---------
 
 
 class _Pool:
@@ -98,7 +317,7 @@ def pool_get() -> _Pool:
 
 
 async def run_in_pool(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking pipeline call on the shared pool and await its result."""
+    """Run a whole blocking call on a pool thread (deprecated: use removal.pipeline's entry points)."""
     future = pool_get().submit(functools.partial(fn, *args, **kwargs))
     return await asyncio.wrap_future(future)
 
@@ -111,10 +330,12 @@ class PoolStats:
 
 
 def pool_stats() -> PoolStats:
-    """Current load, for metrics: jobs running now and jobs waiting for a worker."""
-    pool = pool_get()
-    with pool._lock:
-        return PoolStats(workers=pool.sizing.workers, running=pool.running, queued=pool.queued)
+    """Current load, for metrics: requests working now, and requests waiting (a worker or pixels)."""
+    pool, admission = pool_get(), stages_get().admission
+    with pool._lock, admission.lock:
+        waiting = len(admission.waiting)
+        return PoolStats(workers=pool.sizing.workers, running=pool.running + admission.tickets - waiting,
+                         queued=pool.queued + waiting)
 
 
 def queue_depth() -> int:

@@ -5,19 +5,32 @@ those steps are per-pixel, so we resize the inputs first and do the rest at the 
 the result is the same, and a 48 MP photo asked for at 800 px costs an 800 px render.
 """
 
+import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageChops
 
 from removal.decode import MAX_SIDE, LoadedImage
-from removal.encode import CONTENT_TYPES, FORMATS_WITH_ALPHA, image_encode
+from removal.encode import CONTENT_TYPES, FORMATS_WITH_ALPHA, image_encode, webp_encode_planes
 from removal.options import RGBA, RemovalOptions
+from removal.segment import LARGE_IMAGE_PIXELS
 
 Progress = Callable[[str], None] | None
 _WHITE: RGBA = (255, 255, 255, 255)
 _LANCZOS = Image.Resampling.LANCZOS
 _REDUCING_GAP = 3.0
+
+try:
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc: nothing to trim
+    _malloc_trim = None
+
+
+def heap_trim() -> None:
+    """Give freed heap memory back to the OS (glibc keeps it otherwise; mmap'ed blocks can't use it)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 @dataclass(frozen=True)
@@ -130,3 +143,60 @@ def render(image: LoadedImage, mask: Image.Image, options: RemovalOptions, *, pr
         progress("compositing")
     out, fill = compose(image.image, mask, options)
     return finish(out, fill, options, icc_profile=image.icc_profile, progress=progress)
+
+
+def _planes_apply(source: Image.Image, size: tuple[int, int], options: RemovalOptions) -> bool:
+    """A large WEBP cut-out of an opaque upload: encode colour and alpha apart to bound memory."""
+    return (
+        options.format == "webp" and not options.mask and options.bg_color is None
+        and source.mode == "RGB" and size[0] * size[1] >= LARGE_IMAGE_PIXELS
+    )
+
+
+def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
+                   icc_profile: bytes | None, progress: Progress) -> RenderResult:
+    """[rgb, mask] → WEBP cut-out, taking ownership so each plane is freed as soon as it is encoded.
+
+    Rotating the planes apart is exact: Pillow interpolates RGBA's channels independently, and
+    the cut-out's fill (0, 0, 0, 0) is black colour under a zero alpha.
+    """
+    source, mask = planes
+    planes.clear()
+    if source.size != size:
+        source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    source = _rotate(source, options.angle, options.expand, (0, 0, 0))
+    mask = _rotate(mask, options.angle, options.expand, 0)
+    # Hidden colour costs bytes and time; WEBP's own RGBA encoder blanks it the same way.
+    source.paste((0, 0, 0), mask=mask.point(lambda v: 255 if v == 0 else 0))
+    width, height = source.size
+    planes += [source, mask]
+    del source, mask
+    heap_trim()
+    if progress:
+        progress("encoding")
+    data = webp_encode_planes(planes, icc_profile=icc_profile)
+    return RenderResult(data=data, content_type=CONTENT_TYPES["webp"], width=width, height=height,
+                        format="webp")
+
+
+def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profile: bytes | None = None,
+                progress: Progress = None) -> RenderResult:
+    """[source, mask] → the encoded output, taking ownership of both (the list is emptied).
+
+    The memory-bounded path: the source's pixels are reused for a cut-out, and a large WEBP
+    cut-out is encoded plane by plane (48 MP: under 1 GiB for the whole process).
+    """
+    source, mask = planes
+    planes.clear()
+    size = output_size(source.size, options)
+    if mask.size != size:
+        mask = mask.resize(size, _LANCZOS)
+    if _planes_apply(source, size, options):
+        planes += [source, mask]
+        del source, mask
+        return _render_planes(planes, size, options, icc_profile=icc_profile, progress=progress)
+    out, fill = compose(source, mask, options, owned=True)
+    del source, mask
+    if out.width * out.height >= LARGE_IMAGE_PIXELS:
+        heap_trim()  # the WEBP encoder's big buffers are mmap'ed and cannot reuse freed heap
+    return finish(out, fill, options, icc_profile=icc_profile, progress=progress)

@@ -11,6 +11,7 @@ returned, instead of to the full image size and then again to the output size.
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,14 @@ _U2NET_SIDE = 320
 # Other models get an image no larger than this before rembg's own predict.
 _GENERIC_MAX_SIDE = 2048
 # Box-reducing by an integer factor before LANCZOS (Pillow's `reducing_gap`) makes the 320×320
-# input 4-6× cheaper (48 MP: 45 vs 300 ms) but the model is sensitive to that extra blur: on
-# skimage's chelsea ×4..×12 the mask's IoU with rembg's fell to 0.985-0.989. The U²-Net input
-# therefore uses plain LANCZOS, exactly as rembg does; only other models get the cheap path.
+# input much cheaper for large photos, but the model is sensitive to the extra blur. Measured
+# against rembg's plain LANCZOS (bench/photos.py, IoU of the masks at 128):
+#   gap 3: 1.57 MP photos 1.000 (no reduction happens below ~3.8k px a side), 12 MP mosaic
+#          0.990, 48 MP mosaic 0.979;   gap 6: 1.000 / 0.993 / 0.991, 48 MP input 1.5 s → 0.18 s.
+# The U²-Net input therefore reduces with gap 6 (only photos over ~3840 px a side are affected:
+# the reduced copy keeps ≥ 6× the model's resolution); other models use gap 3 before their own
+# predict, as before.
+_U2NET_REDUCING_GAP = 6.0
 _REDUCING_GAP = 3.0
 
 # From this many input pixels on, onnxruntime gives its activation arena (~200-250 MB for
@@ -158,8 +164,9 @@ def warm_up(name: str = DEFAULT_MODEL) -> None:
 
 
 def _u2net_input(image: Image.Image) -> np.ndarray:
-    """rembg's BaseSession.normalize (same LANCZOS to 320×320), on float32."""
-    small = image.resize((_U2NET_SIDE, _U2NET_SIDE), Image.Resampling.LANCZOS)
+    """rembg's BaseSession.normalize (LANCZOS to 320×320, from a reduced copy for big photos), float32."""
+    small = image.resize((_U2NET_SIDE, _U2NET_SIDE), Image.Resampling.LANCZOS,
+                         reducing_gap=_U2NET_REDUCING_GAP)
     if small.mode != "RGB":
         small = small.convert("RGB")
     array = np.asarray(small, dtype=np.float32)
@@ -177,31 +184,51 @@ def _run_options(pixels: int):
     return options
 
 
-def _u2net_predict(session, image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    inner = session.inner_session
-    feed = {inner.get_inputs()[0].name: _u2net_input(image)}
-    (output, *_) = inner.run(None, feed, _run_options(image.width * image.height))
-    pred = output[0, 0]
-    low, high = float(pred.min()), float(pred.max())
-    pred = (pred - low) / max(high - low, 1e-12)
-    mask = Image.fromarray((pred.clip(0, 1) * 255).astype(np.uint8), mode="L")
-    return mask.resize(size, Image.Resampling.LANCZOS)
+@dataclass(frozen=True)
+class ModelInput:
+    """What the model stage needs: the prepared input of `model` and the source's pixel count."""
+
+    model: str
+    data: Any  # U²-Net: the 1×3×320×320 array; other models: a reduced RGB image
+    pixels: int
 
 
-def _generic_predict(session, image: Image.Image, size: tuple[int, int]) -> Image.Image:
+def model_input(image: Image.Image, *, model: str = DEFAULT_MODEL) -> ModelInput:
+    """The CPU half before inference ("preprocess"): runs beside another request's inference."""
+    if image.mode == "RGBA":
+        image = image.convert("RGB")  # like rembg: the model sees colours, not transparency
+    pixels = image.width * image.height
+    if model in _U2NET_FAMILY:
+        return ModelInput(model=model, data=_u2net_input(image), pixels=pixels)
     scale = _GENERIC_MAX_SIDE / max(image.size)
     if scale < 1:
         small_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(small_size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
-    mask = session.predict(image.convert("RGB"))[0].convert("L")
+    return ModelInput(model=model, data=image.convert("RGB"), pixels=pixels)
+
+
+def model_run(prepared: ModelInput) -> Any:
+    """The inference itself (the only stage on the model's executor): a prediction for mask_resize."""
+    session = session_get(prepared.model)
+    if prepared.model not in _U2NET_FAMILY:
+        return session.predict(prepared.data)[0].convert("L")
+    inner = session.inner_session
+    feed = {inner.get_inputs()[0].name: prepared.data}
+    (output, *_) = inner.run(None, feed, _run_options(prepared.pixels))
+    return output[0, 0]
+
+
+def mask_resize(prediction: Any, size: tuple[int, int]) -> Image.Image:
+    """The model's prediction → the mask (mode "L") at `size` ("upscale")."""
+    if isinstance(prediction, Image.Image):
+        mask = prediction
+    else:
+        low, high = float(prediction.min()), float(prediction.max())
+        pred = (prediction - low) / max(high - low, 1e-12)
+        mask = Image.fromarray((pred.clip(0, 1) * 255).astype(np.uint8), mode="L")
     return mask if mask.size == size else mask.resize(size, Image.Resampling.LANCZOS)
 
 
 def mask_predict(image: Image.Image, size: tuple[int, int], *, model: str = DEFAULT_MODEL) -> Image.Image:
-    """The foreground mask (mode "L", white = foreground) of `image`, at `size`."""
-    if image.mode == "RGBA":
-        image = image.convert("RGB")  # like rembg: the model sees colours, not transparency
-    session = session_get(model)
-    if model in _U2NET_FAMILY:
-        return _u2net_predict(session, image, size)
-    return _generic_predict(session, image, size)
+    """The foreground mask (mode "L", white = foreground) of `image`, at `size`, in this thread."""
+    return mask_resize(model_run(model_input(image, model=model)), size)

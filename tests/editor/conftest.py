@@ -77,18 +77,17 @@ def upload_form(data: bytes, name: str = "astronaut.jpg", **fields):
 
 @pytest.fixture
 def model_calls(monkeypatch):
-    """Counts model inferences: wraps the real predict (it still runs)."""
-    from removal import pipeline, segment
+    """Counts model inferences: wraps the real inference stage (it still runs)."""
+    from removal import segment
 
     calls = []
-    real = segment.mask_predict
+    real = segment.model_run
 
-    def spy(*args, **kwargs):
-        calls.append(args[1] if len(args) > 1 else kwargs.get("size"))
-        return real(*args, **kwargs)
+    def spy(prepared):
+        calls.append(prepared.model)
+        return real(prepared)
 
-    monkeypatch.setattr(segment, "mask_predict", spy)
-    monkeypatch.setattr(pipeline, "mask_predict", spy)
+    monkeypatch.setattr(segment, "model_run", spy)
     return calls
 
 

@@ -267,9 +267,9 @@ def test_it_encodes_large_cutouts_as_separate_colour_and_alpha_planes(monkeypatc
     """Above LARGE_IMAGE_PIXELS the WEBP is assembled from a VP8 colour and a lossless alpha."""
     from PIL import ImageCms
 
-    import removal.pipeline
+    import removal.render
 
-    monkeypatch.setattr(removal.pipeline, "LARGE_IMAGE_PIXELS", 10_000)
+    monkeypatch.setattr(removal.render, "LARGE_IMAGE_PIXELS", 10_000)
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() if with_icc else None
     data = encode(chelsea, "PNG", **({"icc_profile": profile} if profile else {}))
     result, image = _run(data, "cat.png")
@@ -286,8 +286,22 @@ def test_it_encodes_large_cutouts_as_separate_colour_and_alpha_planes(monkeypatc
 
 
 def test_it_encodes_large_cutouts_smaller_than_asked_through_the_planes(monkeypatch, chelsea_jpeg):
-    import removal.pipeline
+    import removal.render
 
-    monkeypatch.setattr(removal.pipeline, "LARGE_IMAGE_PIXELS", 10_000)
+    monkeypatch.setattr(removal.render, "LARGE_IMAGE_PIXELS", 10_000)
     result, image = _run(chelsea_jpeg, w=300)
     assert image.size == (300, 200) and image.mode == "RGBA" and b"ALPH" in result.data[:200]
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB"])
+def test_it_writes_png_losslessly_through_the_fast_encoder(chelsea, mode):
+    from removal import encode as encoder
+
+    assert encoder._fpng is not None  # the dependency is installed, so the fast path is the one tested
+    image = chelsea.convert(mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    data = encoder.image_encode(image, "png")
+    back = decode(data)
+    assert back.format == "PNG" and back.mode == mode and not back.info.get("icc_profile")
+    assert np.array_equal(np.asarray(back), np.asarray(image))

