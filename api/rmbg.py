@@ -14,7 +14,7 @@ from api.schemas import ERRORS_RMBG
 from api.uploads import upload_read
 from billing import quota, ratelimit
 from config import metrics
-from removal import decode, pipeline
+from removal import cutout, decode
 from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
 from removal.pool import run_in_pool
 
@@ -22,6 +22,29 @@ router = Router(tags=["Background removal"])
 
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 _IMAGE_TYPES = ("image/webp", "image/png", "image/jpeg", "image/bmp")
+# SPEC §7: refinement, crop to the subject, choice of model, and the headers that report them.
+SUBJECT_FIELDS_OPENAPI = {
+    "refine": {"type": "string", "enum": ["none", "matting"], "default": "none",
+               "description": "Edge refinement: closed-form matting on a trimap from the mask (guarded, "
+                              "time-bounded); the X-Refine header says what was done"},
+    "crop": _BOOL | {"default": "false",
+                     "description": "Crop to the subject's box (before resize/rotate); no subject → 400"},
+    "crop_margin": {"type": "string", "default": "0", "pattern": r"^\d+(\.\d+)?(px|%)?$",
+                    "description": "Margin around the subject when cropping: 0-500 px (`20`, `20px`) or "
+                                   "0%-50% of the subject's size (`10%`)"},
+    "model": {"type": "string", "default": "u2netp",
+              "description": "An installed model (GET /api/models); not installed → 400 listing them"},
+}
+SUBJECT_HEADERS_OPENAPI = {
+    "X-Refine": {"schema": {"type": "string", "enum": ["matting", "reduced", "skipped"]},
+                 "description": "Only with refine=matting: matting at full size, on a downscaled copy, "
+                                "or skipped by the guard (mask kept)"},
+} | {
+    f"X-Foreground-{name}": {"schema": {"type": "integer"},
+                             "description": "The subject's box in input pixels (after EXIF orientation); "
+                                            "absent when there is no subject"}
+    for name in ("Left", "Top", "Width", "Height")
+}
 RMBG_OPENAPI = {
     # The key is optional: without one the call is an anonymous trial (an empty requirement).
     "security": [{"KeyTokenOrAnonymous": []}, {}],
@@ -49,6 +72,7 @@ RMBG_OPENAPI = {
                         "expand": _BOOL | {"default": "true"},
                         "return_base64": _BOOL | {"default": "false",
                                                   "description": "Accepted for rembg.js; ignored"},
+                        **SUBJECT_FIELDS_OPENAPI,
                     },
                 }
             }
@@ -61,7 +85,7 @@ RMBG_OPENAPI = {
                 name: {"schema": {"type": "integer"}}
                 for name in ("X-Credits-Charged", "X-Width", "X-Height",
                              "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-            },
+            } | SUBJECT_HEADERS_OPENAPI,
             "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in _IMAGE_TYPES},
         }
     },
@@ -69,7 +93,16 @@ RMBG_OPENAPI = {
 
 
 def _process(image, opts):
-    return pipeline.render(image, pipeline.mask_compute(image), opts)
+    return cutout.cutout_render(image, opts)
+
+
+def _subject_headers(response: HttpResponse, result: cutout.Cutout) -> None:
+    """SPEC §7: what refinement did (only when asked) and the subject's box in input pixels."""
+    if result.refine is not None:
+        response["X-Refine"] = result.refine
+    if result.foreground is not None:
+        for name, value in zip(("Left", "Top", "Width", "Height"), result.foreground, strict=True):
+            response[f"X-Foreground-{name}"] = str(value)
 
 
 @router.post(
@@ -115,4 +148,5 @@ async def rmbg(request):
     response["X-Height"] = str(result.height)
     for name, value in limit.headers.items():
         response[name] = value
+    _subject_headers(response, result)
     return response

@@ -10,6 +10,7 @@ import ctypes
 
 from PIL import Image
 
+from removal.cutout import cutout_render, subject_steps_needed
 from removal.decode import LoadedImage, image_load
 from removal.encode import CONTENT_TYPES, webp_encode_planes
 from removal.errors import ProcessingFailed, RemovalError
@@ -78,8 +79,10 @@ def remove_background(data: bytes, filename: str, options: RemovalOptions, *, pr
         progress("decoding")
     loaded = image_load(data, filename)
     source, icc_profile = loaded.image, loaded.icc_profile
-    del loaded
     try:
+        if subject_steps_needed(options):  # refine / crop / model (SPEC §7) work on the full-size mask
+            return cutout_render(loaded, options, progress=progress)
+        del loaded
         if progress:
             progress("segmenting")
         # The mask is produced straight at the output size: no full-size mask for a small result.
