@@ -14,7 +14,7 @@ from api.schemas import ERRORS_RMBG
 from api.uploads import upload_read
 from billing import quota, ratelimit
 from config import metrics
-from removal import cutout, decode
+from removal import cutout, decode, pipeline
 from removal.errors import PROCESSING_FAILED, ProcessingFailed, RemovalError
 from removal.pool import run_in_pool
 
@@ -93,7 +93,7 @@ RMBG_OPENAPI = {
 
 
 def _process(image, opts):
-    return cutout.cutout_render(image, opts)
+    return pipeline.cutout_render(image, opts)
 
 
 def _subject_headers(response: HttpResponse, result: cutout.Cutout) -> None:

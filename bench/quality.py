@@ -3,7 +3,7 @@
     .venv/bin/python bench/quality.py [--dir ../shared/quality] [--scale 1.0] [--models u2netp,...]
 
 For each `*_image.png` in the directory (alphamatting.com photos; never copied into the repo)
-the real pipeline runs (decode → segment → refine → compose → PNG encode, `removal.cutout`)
+the real pipeline runs (decode → segment → refine → compose → PNG encode, `removal.pipeline.cutout_render`)
 and the PNG's alpha is scored against `*_alpha.png`:
   SAD   sum |pred − gt| (alpha 0..1) / 1000      MSE  mean (pred − gt)²
   Grad  sum (|∇G_σ pred| − |∇G_σ gt|)² / 1000, Gaussian derivatives σ = 1.4
@@ -69,9 +69,9 @@ def photo_load(image_path: Path, scale: float) -> tuple[bytes, np.ndarray, np.nd
 
 def cutout_run(data: bytes, fields: dict[str, str]):
     """One real pipeline call → (alpha 0..1 of the PNG cut-out, refine mode, wall s, cpu s)."""
-    from removal.cutout import cutout_render
     from removal.decode import image_load
     from removal.options import options_parse
+    from removal.pipeline import cutout_render
 
     wall, cpu = time.perf_counter(), time.process_time()
     result = cutout_render(image_load(data, "photo.png"), options_parse({"format": "png", **fields}))

@@ -3,9 +3,9 @@
     decode → segment → refine → mask or cut-out → crop → background colour → resize → rotate → encode
 
 `subject_prepare` works on the full-size image and mask and hands `render` a (possibly refined,
-possibly cropped) pair, so compose, resize, rotate and encode stay exactly as they are. With the
-defaults (refine=none, crop=false) the pair is passed through untouched: a rembg.com call gets
-the same bytes as before.
+possibly cropped) pair, so compose, resize, rotate and encode stay exactly as they are
+(`removal.pipeline.cutout_render` strings the steps together). With the defaults (refine=none,
+crop=false) the pair passes through untouched: a rembg.com call gets the same bytes as before.
 """
 
 import dataclasses
@@ -18,8 +18,8 @@ from removal.decode import LoadedImage
 from removal.errors import NoForeground
 from removal.options import RemovalOptions
 from removal.refine import alpha_refine
-from removal.render import Progress, RenderResult, render
-from removal.segment import DEFAULT_MODEL, mask_predict
+from removal.render import RenderResult
+from removal.segment import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,7 @@ def subject_prepare(*, image: LoadedImage, mask: Image.Image, options: RemovalOp
     return Subject(image=image, mask=mask, refine=mode, foreground=box)
 
 
-def cutout_render(image: LoadedImage, options: RemovalOptions, *, progress: Progress = None) -> Cutout:
-    """Segment (with options.model), refine, crop, then render as always."""
-    if progress:
-        progress("segmenting")
-    mask = mask_predict(image.image, image.image.size, model=options.model)
-    subject = subject_prepare(image=image, mask=mask, options=options)
-    result = render(subject.image, subject.mask, options, progress=progress)
+def cutout_result(result: RenderResult, subject: Subject) -> Cutout:
+    """The rendered result with what the subject step found, for the response headers."""
     fields = {field.name: getattr(result, field.name) for field in dataclasses.fields(RenderResult)}
     return Cutout(**fields, refine=subject.refine, foreground=subject.foreground)

@@ -10,7 +10,7 @@ import ctypes
 
 from PIL import Image
 
-from removal.cutout import cutout_render, subject_steps_needed
+from removal.cutout import Cutout, cutout_result, subject_prepare, subject_steps_needed
 from removal.decode import LoadedImage, image_load
 from removal.encode import CONTENT_TYPES, webp_encode_planes
 from removal.errors import ProcessingFailed, RemovalError
@@ -18,7 +18,7 @@ from removal.options import RemovalOptions
 from removal.render import Progress, RenderResult, compose, finish, output_size, render
 from removal.segment import DEFAULT_MODEL, LARGE_IMAGE_PIXELS, mask_predict
 
-__all__ = ["RenderResult", "image_load", "mask_compute", "remove_background", "render"]
+__all__ = ["RenderResult", "cutout_render", "image_load", "mask_compute", "remove_background", "render"]
 
 try:
     _libc = ctypes.CDLL("libc.so.6")
@@ -39,6 +39,14 @@ def mask_compute(image: LoadedImage, *, progress: Progress = None, size: tuple[i
     if progress:
         progress("segmenting")
     return mask_predict(image.image, size or image.image.size, model=model)
+
+
+def cutout_render(image: LoadedImage, options: RemovalOptions, *, progress: Progress = None) -> Cutout:
+    """SPEC §7's order: segment (options.model) → refine → crop → render; the result says what
+    refinement did and where the subject is. Raises NoForeground for crop=true without one."""
+    mask = mask_compute(image, progress=progress, model=options.model)
+    subject = subject_prepare(image=image, mask=mask, options=options)
+    return cutout_result(render(subject.image, subject.mask, options, progress=progress), subject)
 
 
 def _planes_apply(source: Image.Image, size: tuple[int, int], options: RemovalOptions) -> bool:

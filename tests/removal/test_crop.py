@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 from removal.crop import FOREGROUND_MIN_ALPHA, crop_box, foreground_box
-from removal.cutout import cutout_render
 from removal.decode import image_load
 from removal.errors import NoForeground
 from removal.options import options_parse
+from removal.pipeline import cutout_render
 from removal.segment import mask_predict
 from tests.removal.conftest import decode, encode
 
