@@ -17,7 +17,8 @@ from cutout_client.upload import InputImage, ProgressCallback
 def remove_background(*, input_image: InputImage, api_key: str | None = None, format: str = "webp",
                       w: int | None = 0, h: int | None = 0, exact_resize: bool = False, mask: bool = False,
                       bg_color: str | None = None, angle: float | None = None, expand: bool = True,
-                      on_upload_progress: ProgressCallback | None = None,
+                      refine: str | None = None, crop: bool = False, crop_margin: int | str | None = None,
+                      model: str | None = None, on_upload_progress: ProgressCallback | None = None,
                       on_download_progress: ProgressCallback | None = None, return_base64: bool = False,
                       output_path: str | os.PathLike | None = None, base_url: str | None = None,
                       **client_options: Any) -> RemovalResult | str:
@@ -27,14 +28,17 @@ def remove_background(*, input_image: InputImage, api_key: str | None = None, fo
     with Client(api_key, base_url=base_url, **client_options) as client:
         return client.remove_background(
             input_image, format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color,
-            angle=angle, expand=expand, return_base64=return_base64, on_upload_progress=on_upload_progress,
+            angle=angle, expand=expand, return_base64=return_base64, refine=refine, crop=crop,
+            crop_margin=crop_margin, model=model, on_upload_progress=on_upload_progress,
             on_download_progress=on_download_progress, output_path=output_path)
 
 
 async def remove_background_async(
     *, input_image: InputImage, api_key: str | None = None, format: str = "webp", w: int | None = 0,
     h: int | None = 0, exact_resize: bool = False, mask: bool = False, bg_color: str | None = None,
-    angle: float | None = None, expand: bool = True, on_upload_progress: ProgressCallback | None = None,
+    angle: float | None = None, expand: bool = True, refine: str | None = None, crop: bool = False,
+    crop_margin: int | str | None = None, model: str | None = None,
+    on_upload_progress: ProgressCallback | None = None,
     on_download_progress: ProgressCallback | None = None, return_base64: bool = False,
     output_path: str | os.PathLike | None = None, base_url: str | None = None, **client_options: Any,
 ) -> RemovalResult | str:
@@ -42,7 +46,8 @@ async def remove_background_async(
     async with AsyncClient(api_key, base_url=base_url, **client_options) as client:
         return await client.remove_background(
             input_image, format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color,
-            angle=angle, expand=expand, return_base64=return_base64, on_upload_progress=on_upload_progress,
+            angle=angle, expand=expand, return_base64=return_base64, refine=refine, crop=crop,
+            crop_margin=crop_margin, model=model, on_upload_progress=on_upload_progress,
             on_download_progress=on_download_progress, output_path=output_path)
 
 

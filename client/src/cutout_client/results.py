@@ -22,6 +22,12 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+def _box_header(headers: Mapping[str, str]) -> tuple[int, int, int, int] | None:
+    """The subject's box (input pixels) from X-Foreground-Left/Top/Width/Height; None if absent."""
+    values = [_int_header(headers, f"x-foreground-{side}") for side in ("left", "top", "width", "height")]
+    return None if None in values else tuple(values)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class RateLimit:
     """The short-term window after this request (RateLimit-* headers)."""
@@ -38,6 +44,8 @@ class ResponseInfo:
     height: int | None
     credits_charged: int
     rate_limit: RateLimit
+    refine: str | None = None  # X-Refine: "matting" | "reduced" | "skipped", when refine was asked
+    foreground: tuple[int, int, int, int] | None = None  # X-Foreground-*: left, top, width, height
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> ResponseInfo:
@@ -51,6 +59,8 @@ class ResponseInfo:
                 remaining=_int_header(headers, "ratelimit-remaining"),
                 reset_seconds=_int_header(headers, "ratelimit-reset"),
             ),
+            refine=headers.get("x-refine"),
+            foreground=_box_header(headers),
         )
 
 
@@ -65,6 +75,8 @@ class RemovalResult:
     height: int | None
     credits_charged: int
     rate_limit: RateLimit
+    refine: str | None = None
+    foreground: tuple[int, int, int, int] | None = None  # the subject's box in input pixels
 
     def read_bytes(self) -> bytes:
         return self.output_path.read_bytes()
@@ -138,4 +150,4 @@ class ResponseSink:
             os.replace(self._partial, self._final)
         return RemovalResult(output_path=self._final, content_type=info.content_type, width=info.width,
                              height=info.height, credits_charged=info.credits_charged,
-                             rate_limit=info.rate_limit)
+                             rate_limit=info.rate_limit, refine=info.refine, foreground=info.foreground)
