@@ -25,8 +25,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--angle", default="", help="counter-clockwise degrees, -360..360")
     parser.add_argument("--no-expand", action="store_true", help="keep the canvas size when rotating")
     parser.add_argument("--exact-resize", action="store_true", help="force exactly w×h")
+    parser.add_argument("--refine", default="", help="none (default) or matting: refined edges")
+    parser.add_argument("--crop", action="store_true", help="crop to the subject's box")
+    parser.add_argument("--crop-margin", default="", help="with --crop: 0-500 px (20, 20px) or 0%%-50%%")
+    parser.add_argument("--model", default="", help="an installed model (default u2netp)")
     parser.add_argument("--quiet", action="store_true")
     return parser
+
+
+def _subject_note(result) -> str:
+    """What the subject step reported (refine mode, subject box), when this call had one."""
+    notes = [f"refine {result.refine}"] if getattr(result, "refine", None) else []
+    if getattr(result, "foreground", None):
+        notes.append("subject {}×{} at {},{}".format(*result.foreground[2:], *result.foreground[:2]))
+    return "".join(f", {note}" for note in notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     fields = {
         "w": args.w, "h": args.h, "format": fmt, "bg_color": args.bg_color, "angle": args.angle,
         "mask": str(args.mask), "expand": str(not args.no_expand), "exact_resize": str(args.exact_resize),
+        "refine": args.refine, "crop": str(args.crop), "crop_margin": args.crop_margin, "model": args.model,
     }
 
     def progress(stage: str) -> None:
@@ -56,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_bytes(result.data)
     if not args.quiet:
         print(f"wrote {args.output} ({result.format}, {result.width}×{result.height}, "
-              f"{len(result.data)} bytes)", file=sys.stderr)
+              f"{len(result.data)} bytes{_subject_note(result)})", file=sys.stderr)
     return 0
 
 
