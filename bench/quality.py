@@ -132,12 +132,14 @@ def _ratios(model: str, results: dict[str, list[dict]]) -> None:
     none, mat = results["none"], results["matting"]
     sad_none, sad_mat = [r["sad"] for r in none], [r["sad"] for r in mat]
     added = [m["seconds"] - n["seconds"] for n, m in zip(none, mat, strict=True)]
+    added_cpu = [m["cpu"] - n["cpu"] for n, m in zip(none, mat, strict=True)]
     worst = max(m / max(n, 1e-9) for n, m in zip(sad_none, sad_mat, strict=True))
     modes = {mode: [r["mode"] for r in mat].count(mode) for mode in ("matting", "reduced", "skipped")}
     print(f"{model}: matting/none SAD median ×{statistics.median(sad_mat) / statistics.median(sad_none):.3f} "
           f"(target ≤ 0.65), mean ×{statistics.mean(sad_mat) / statistics.mean(sad_none):.3f} (≤ 1), "
           f"worst photo ×{worst:.3f} (≤ 1.10); added s median {statistics.median(added):.2f} (≤ 1.0), "
-          f"worst {max(added):.2f} (≤ 3); modes {modes}")
+          f"worst {max(added):.2f} (≤ 3); added cpu s median {statistics.median(added_cpu):.2f}, "
+          f"worst {max(added_cpu):.2f}; modes {modes}")
 
 
 def main() -> None:

@@ -99,3 +99,14 @@ def test_it_lists_the_installed_models(client, models_home):
         {"name": "u2net_human_seg", "size": size, "default": False},
         {"name": "u2netp", "size": size, "default": True},
     ]}
+
+
+def test_it_documents_the_new_fields_and_headers(client):
+    spec = client.get("/api/openapi").json()["paths"]["/rmbg"]["post"]
+    fields = spec["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert {"refine", "crop", "crop_margin", "model"} <= set(fields)
+    assert fields["refine"]["enum"] == ["none", "matting"]
+    headers = spec["responses"]["200"]["headers"]
+    assert {"X-Refine", "X-Foreground-Left", "X-Foreground-Top", "X-Foreground-Width",
+            "X-Foreground-Height"} <= set(headers)
+    assert "/api/models" in client.get("/api/openapi").json()["paths"]
