@@ -1,8 +1,8 @@
-"""The one NinjaAPI: /rmbg, /api/rmbg, /api/membership-usage, /api/openapi, /api/docs."""
+"""The one NinjaAPI: /rmbg, /api/rmbg, /api/membership-usage, /api/models, /api/openapi, /api/docs."""
 
 from ninja import NinjaAPI
 
-from api import rmbg, usage
+from api import models, rmbg, usage
 from api.errors import install_error_handlers
 
 api = NinjaAPI(
@@ -22,3 +22,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", rmbg.router)
 api.add_router("", usage.router)
+api.add_router("", models.router)

@@ -48,6 +48,15 @@ async def rmbg(request):
     return await idempotent(request, caller=caller, run=lambda: _rmbg(request, caller))
 
 
+def _subject_headers(response: HttpResponse, cutout: pipeline.Cutout) -> None:
+    """SPEC §7: what refinement did (only when asked) and the subject's box in input pixels."""
+    if cutout.refine is not None:
+        response["X-Refine"] = cutout.refine
+    if cutout.foreground is not None:
+        for name, value in zip(("Left", "Top", "Width", "Height"), cutout.foreground, strict=True):
+            response[f"X-Foreground-{name}"] = str(value)
+
+
 async def _rmbg(request, caller):
     limit = await sync_to_async(ratelimit.ratelimit_check)(caller=caller)
     source = await image_source_read(request)  # the `image` upload or the `image_url` download
@@ -66,4 +75,5 @@ async def _rmbg(request, caller):
         response[name] = value
     if caller.test_mode:
         response[TEST_MODE_HEADER] = "true"
+    _subject_headers(response, cutout)
     return response_shape(request, response)  # raw bytes, or JSON when Accept asks for it only

@@ -47,6 +47,17 @@ _FIELDS = {
     "return_base64": _BOOL | {"default": "false",
                               "description": "Accepted for rembg.js; ignored. For base64, ask for "
                                              "`Accept: application/json`."},
+    # SPEC §7: refinement, crop to the subject, choice of model.
+    "refine": {"type": "string", "enum": ["none", "matting"], "default": "none",
+               "description": "Edge refinement: closed-form matting on a trimap from the mask (guarded, "
+                              "time-bounded); the X-Refine header says what was done"},
+    "crop": _BOOL | {"default": "false",
+                     "description": "Crop to the subject's box (before resize/rotate); no subject → 400"},
+    "crop_margin": {"type": "string", "default": "0", "pattern": r"^\d+(\.\d+)?(px|%)?$",
+                    "description": "Margin around the subject when cropping: 0-500 px (`20`, `20px`) or "
+                                   "0%-50% of the subject's size (`10%`)"},
+    "model": {"type": "string", "default": "u2netp",
+              "description": "An installed model (GET /api/models); not installed → 400 listing them"},
 }
 
 _JSON_RESULT = {
@@ -75,6 +86,17 @@ _HEADERS = {
     "RateLimit-Limit": "Requests allowed in the current short-term window",
     "RateLimit-Remaining": "Requests left in that window",
     "RateLimit-Reset": "Seconds until the window resets",
+}
+
+_SUBJECT_HEADERS = {
+    "X-Refine": {"schema": {"type": "string", "enum": ["matting", "reduced", "skipped"]},
+                 "description": "Only with refine=matting: matting at full size, on a downscaled copy, "
+                                "or skipped by the guard (mask kept)"},
+} | {
+    f"X-Foreground-{name}": {"schema": {"type": "integer"},
+                             "description": "The subject's box in input pixels (after EXIF orientation); "
+                                            "absent when there is no subject"}
+    for name in ("Left", "Top", "Width", "Height")
 }
 
 RMBG_OPENAPI = {
@@ -107,7 +129,8 @@ RMBG_OPENAPI = {
                        | {TEST_MODE_HEADER: {"schema": {"type": "string", "enum": ["true"]},
                                              "description": "Present when a test key was used"},
                           REPLAYED_HEADER: {"schema": {"type": "string", "enum": ["true"]},
-                                            "description": "Present on a replayed Idempotency-Key answer"}},
+                                            "description": "Present on a replayed Idempotency-Key answer"}}
+                       | _SUBJECT_HEADERS,
             # Image types first: Swagger UI sends the first as Accept, so "Try it out" gets bytes.
             "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in _IMAGE_TYPES}
                        | {"application/json": {"schema": _JSON_RESULT}},

@@ -83,3 +83,12 @@ class PoolBusy(RemovalError):
     def __init__(self) -> None:
         super().__init__("The server is busy. Please retry in a few seconds.")
         self.headers = {"Retry-After": "5"}
+
+
+class NoForeground(RemovalError):
+    """crop=true on an image where the model found no subject (SPEC §7): a client-side 400."""
+
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("No foreground found in the image")

@@ -12,11 +12,17 @@ import webcolors
 
 from removal.errors import IMAGE_AND_URL, NO_FILE_SELECTED, NO_IMAGE_PROVIDED, echo
 from removal.fields import FieldErrors, bool_parse
+from removal.refine import REFINE_MODES
+from removal.segment import DEFAULT_MODEL, models_installed
 
 MAX_SIDE = 10000
 FORMATS = ("webp", "png", "jpeg", "bmp")
 _FORMAT_ALIASES = {"jpg": "jpeg"}
 _HEX = re.compile(r"#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})", re.IGNORECASE)
+
+_MARGIN = re.compile(r"(-?\d+(?:\.\d+)?)\s*(px|%)?", re.IGNORECASE)
+MAX_MARGIN_PX = 500
+MAX_MARGIN_PERCENT = 50
 
 RGBA = tuple[int, int, int, int]
 # webcolors follows CSS3's 147 names on purpose; CSS Color 4 added exactly one more.
@@ -34,6 +40,12 @@ class RemovalOptions:
     angle: float = 0.0
     expand: bool = True
     return_base64: bool = False
+    # SPEC §7 additions; the defaults are what a rembg.com call gets.
+    refine: str = "none"
+    crop: bool = False
+    crop_margin: float = 0.0
+    crop_margin_percent: bool = False  # crop_margin is % of the subject's width/height, else pixels
+    model: str | None = None  # None: the server's model (REMBG_MODEL)
 
 
 def _parse_format(raw: str, errors: FieldErrors) -> str:
@@ -125,6 +137,51 @@ def _parse_angle(raw: str, errors: FieldErrors) -> float:
     return angle
 
 
+def _parse_refine(raw: str, errors: FieldErrors) -> str:
+    value = raw.strip().lower()
+    if not value:
+        return "none"
+    if value not in REFINE_MODES:
+        errors.add("refine", f"Invalid refine '{echo(raw)}'. Allowed values: {', '.join(REFINE_MODES)}")
+        return "none"
+    return value
+
+
+def _parse_margin(raw: str, errors: FieldErrors) -> tuple[float, bool]:
+    """`20`, `20px` or `10%` → (20, False) / (10, True); remove.bg's limits: 500 px or 50 %."""
+    if not raw.strip():
+        return 0.0, False
+    match = _MARGIN.fullmatch(raw.strip())
+    if match is None:
+        errors.add("crop_margin", f"'crop_margin' must be pixels (0 to {MAX_MARGIN_PX}, e.g. 20 or 20px) "
+                                  f"or a percentage (0% to {MAX_MARGIN_PERCENT}%), got: '{echo(raw)}'")
+        return 0.0, False
+    number, percent = float(match[1]), match[2] == "%"
+    shown = f"{match[1]}{'%' if percent else ''}"
+    if number < 0:
+        errors.add("crop_margin", f"'crop_margin' must be at least 0, got: {shown}")
+    elif number > (MAX_MARGIN_PERCENT if percent else MAX_MARGIN_PX):
+        limit = f"{MAX_MARGIN_PERCENT}%" if percent else f"{MAX_MARGIN_PX} px"
+        errors.add("crop_margin", f"'crop_margin' must be at most {limit}, got: {shown}")
+    else:
+        return number, percent
+    return 0.0, False
+
+
+def _parse_model(raw: str, errors: FieldErrors) -> str | None:
+    """An installed model: u2netp always, any other only when its file is in U2NET_HOME."""
+    value = raw.strip()
+    if not value:
+        return None
+    if value == DEFAULT_MODEL:
+        return DEFAULT_MODEL
+    installed = sorted(set(models_installed()) | {DEFAULT_MODEL})
+    if value not in installed:
+        errors.add("model", f"Invalid model '{echo(raw)}'. Installed models: {', '.join(installed)}")
+        return None
+    return value
+
+
 def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOptions:
     get = fields.get
     fmt = _parse_format(get("format") or "", errors)
@@ -138,9 +195,15 @@ def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOpti
     angle = _parse_angle(get("angle") or "", errors)
     expand = _parse_bool("expand", get("expand"), True, errors)
     return_base64 = _parse_bool("return_base64", get("return_base64"), False, errors)
+    refine = _parse_refine(get("refine") or "", errors)
+    crop = _parse_bool("crop", get("crop"), False, errors)
+    crop_margin, crop_margin_percent = _parse_margin(get("crop_margin") or "", errors)
+    model = _parse_model(get("model") or "", errors)
     return RemovalOptions(
         format=fmt, width=width, height=height, exact_resize=exact_resize, mask=mask,
         bg_color=bg_color, angle=angle, expand=expand, return_base64=return_base64,
+        refine=refine, crop=crop, crop_margin=crop_margin, crop_margin_percent=crop_margin_percent,
+        model=model,
     )
 
 

@@ -22,9 +22,10 @@ from removal.options import RemovalOptions
 from removal.render import Progress, RenderResult, compose, finish, heap_trim, output_size, render_take
 from removal.render import render as render  # the half for callers not yet on cutout_make
 from removal.segment import DEFAULT_MODEL, mask_predict
+from removal.subject import Box, subject_box, subject_prepare, subject_steps_needed
 
-__all__ = ["Cutout", "RenderResult", "cutout_make", "heap_trim", "image_decode", "mask_compute",
-           "remove_background", "render"]
+__all__ = ["Cutout", "RenderResult", "cutout_from_bytes", "cutout_make", "heap_trim", "image_decode",
+           "mask_compute", "remove_background", "render"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Cutout:
     result: RenderResult  # the encoded output for `options`
     mask: Image.Image | None = None  # the FULL-SIZE mask ("L"), only when keep_mask=True
     thumbnail: RenderResult | None = None  # a small WEBP of the same render, when thumbnail_side is given
+    refine: str | None = None  # SPEC §7: what refinement did, when asked ("matting"|"reduced"|"skipped")
+    foreground: Box | None = None  # the subject's box in input pixels; None when there is none
 
 
 def _failure(exc: Exception) -> RemovalError:
@@ -97,22 +100,30 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
     source = image.take()
     size = output_size(source.size, options)
     ticket.pixels_add(size[0] * size[1])  # an output bigger than the upload holds more memory
+    subject_steps = subject_steps_needed(options)  # refine / crop work on the full-size mask
     if mask is None:
         if progress:
             progress("segmenting")
-        # Without keep_mask the mask is made at the output size: no full-size mask for a small result.
-        mask = await _mask_make(source, source.size if keep_mask else size, model=model)
+        # Otherwise the mask is made at the output size: no full-size mask for a small result.
+        full = keep_mask or subject_steps
+        mask = await _mask_make(source, source.size if full else size, model=options.model or model)
+    kept = mask if keep_mask else None
+    refine = None
+    if subject_steps:
+        subject = await pool.cpu_stage(subject_prepare, source=source, mask=mask, options=options)
+        source, mask, refine, foreground = subject.source, subject.mask, subject.refine, subject.foreground
+    else:
+        foreground = await pool.cpu_stage(subject_box, source, mask)
     if progress:
         progress("compositing")
     thumbnail = None
     if thumbnail_side:
         thumbnail = await pool.cpu_stage(_thumbnail_render, source, mask, options, side=thumbnail_side,
                                          icc_profile=icc_profile)
-    kept = mask if keep_mask else None
     planes = [source, mask]
     del source, mask  # render_take frees each plane as soon as it is encoded
     result = await pool.cpu_stage(render_take, planes, options, icc_profile=icc_profile, progress=progress)
-    return Cutout(result=result, mask=kept, thumbnail=thumbnail)
+    return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, foreground=foreground)
 
 
 async def cutout_make(image: LoadedImage, options: RemovalOptions, *, model: str,
@@ -134,12 +145,18 @@ async def cutout_make(image: LoadedImage, options: RemovalOptions, *, model: str
 def remove_background(data: bytes, filename: str, options: RemovalOptions, *, model: str = DEFAULT_MODEL,
                       progress: Progress = None) -> RenderResult:
     """Sync convenience for the CLI and benchmarks: runs image_decode + cutout_make (asyncio.run)."""
+    return cutout_from_bytes(data, filename, options, model=model, progress=progress).result
 
-    async def run() -> RenderResult:
+
+def cutout_from_bytes(data: bytes, filename: str, options: RemovalOptions, *, model: str = DEFAULT_MODEL,
+                      progress: Progress = None) -> Cutout:
+    """The same, keeping what the subject step found (bench/quality.py, tests)."""
+
+    async def run() -> Cutout:
         if progress:
             progress("decoding")
         image = await image_decode(data, filename)
-        return (await cutout_make(image, options, model=model, progress=progress)).result
+        return await cutout_make(image, options, model=model, progress=progress)
 
     return asyncio.run(run())
 

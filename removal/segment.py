@@ -147,14 +147,27 @@ def _session_create(name: str):
     return classes[name](name, _session_options(), providers=providers_configured())
 
 
+def sessions_max() -> int:
+    """How many model sessions a process keeps loaded (MODEL_SESSIONS_MAX, default 3)."""
+    return max(1, int(os.environ.get("MODEL_SESSIONS_MAX", "").strip() or 3))
+
+
+def _sessions_touch(name: str, session) -> None:
+    """Make `name` the most recently used; drop the least recently used beyond sessions_max().
+    (A dict keeps insertion order; a dropped session lives on until its last run returns.)"""
+    _sessions.pop(name, None)
+    _sessions[name] = session
+    while len(_sessions) > sessions_max():
+        del _sessions[next(iter(_sessions))]
+
+
 def session_get(name: str = DEFAULT_MODEL):
-    """The process-wide rembg session for `name`, created on first use (thread-safe)."""
-    session = _sessions.get(name)
-    if session is None:
-        with _sessions_lock:
-            session = _sessions.get(name)
-            if session is None:
-                session = _sessions[name] = _session_create(name)
+    """The process-wide rembg session for `name`, created on first use (thread-safe, LRU-bounded)."""
+    with _sessions_lock:
+        session = _sessions.get(name)
+        if session is None:
+            session = _session_create(name)
+        _sessions_touch(name, session)
     return session
 
 

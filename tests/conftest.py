@@ -3,11 +3,17 @@
 alice and bob have verified email addresses; charlie has not verified his.
 """
 
+from pathlib import Path
+
 import pytest
 import redis
 from django.conf import settings
 
 TEST_REDIS_DB = 15
+ROOT = Path(__file__).resolve().parent.parent
+# The true-matte photos (../shared/quality/README.md) are read in place, never copied into the
+# repository: ../shared from the main checkout, ../../shared from a worktree under wt/.
+QUALITY_DIRS = (ROOT.parent / "shared" / "quality", ROOT.parent.parent / "shared" / "quality")
 
 
 @pytest.fixture
@@ -75,3 +81,12 @@ def private_redis(tmp_path, settings):
     settings.REDIS_URL = server.url
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def quality_dir() -> Path:
+    """Where the alphamatting.com photos with true mattes are; a clear failure when they are not."""
+    for path in QUALITY_DIRS:
+        if (path / "am_GT01_image.png").is_file():
+            return path
+    pytest.fail(f"the true-matte photos are missing: looked in {', '.join(map(str, QUALITY_DIRS))}")

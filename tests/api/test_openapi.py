@@ -13,7 +13,7 @@ def test_it_serves_the_raw_spec(client):
     response = client.get("/api/openapi")
     assert response.status_code == 200
     spec = response.json()
-    assert {"/rmbg", "/api/rmbg", "/api/membership-usage"} <= set(spec["paths"])
+    assert {"/rmbg", "/api/rmbg", "/api/membership-usage", "/api/models"} <= set(spec["paths"])
     assert set(spec["paths"]["/rmbg"]["post"]["responses"]) == {
         "200", "400", "401", "403", "409", "422", "429", "500", "502", "503", "504"}
     assert "multipart/form-data" in spec["paths"]["/rmbg"]["post"]["requestBody"]["content"]
@@ -61,7 +61,7 @@ def test_it_answers_as_the_spec_says():
     so random bytes that fit it are rightly refused with a declared 400."""
     schema = schemathesis.openapi.from_wsgi("/api/openapi", get_wsgi_application())
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 3
+    assert len(operations) == 4  # rmbg, its /api alias, membership-usage, models
     calls = []
 
     for operation in operations:

@@ -51,6 +51,15 @@ def test_it_processes_a_folder_with_concurrency_then_skips_what_is_done(live_api
         assert image.mode == "L"
 
 
+def test_it_passes_refine_crop_and_model_to_the_server(live_api, dave_key, folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(live_api, dave_key, "remove", str(folder / "photo1.jpg"), "-o", str(out), "--format", "png",
+               "--refine", "matting", "--crop", "--crop-margin", "5%", "--model", "u2netp") == 0
+    assert "1 processed" in capsys.readouterr().out
+    assert run(live_api, dave_key, "remove", str(folder / "photo0.png"), "-o", str(out), "--model", "nope") == 1
+    assert "Invalid model 'nope'. Installed models:" in capsys.readouterr().err
+
+
 def test_it_reports_failures_and_keeps_going(live_api, dave_key, folder, tmp_path, capsys):
     (folder / "broken.png").write_bytes(b"this is not a png")
     out = tmp_path / "out"

@@ -301,3 +301,14 @@ def test_it_sends_what_rembg_js_sends(live_api, dave_key):
                                            "filename": "image.png"}, format="WEBP")
     assert opened(result).size == (96, 64)
     result.cleanup()
+
+
+def test_it_returns_the_subject_box_and_what_refinement_did(live_api, dave_key, small_jpeg):
+    with Client(dave_key, base_url=live_api) as client:
+        plain = client.remove_background(small_jpeg)
+        cropped = client.remove_background(small_jpeg, refine="matting", crop=True, crop_margin=0)
+    with plain, cropped:
+        assert plain.refine is None and plain.foreground is not None
+        assert cropped.refine in ("matting", "reduced", "skipped")
+        _left, _top, width, height = cropped.foreground  # the box of the refined alpha
+        assert (cropped.width, cropped.height) == (width, height)

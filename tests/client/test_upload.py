@@ -35,6 +35,12 @@ def test_it_adds_bg_color_and_angle_only_when_given():
     assert dict(form_fields(angle=12.5))["angle"] == "12.5"
 
 
+def test_it_adds_cutouts_own_fields_only_when_given():
+    fields = form_fields(refine="matting", crop=True, crop_margin="10%", model="u2netp")
+    assert fields[-4:] == [("refine", "matting"), ("crop", "true"), ("crop_margin", "10%"), ("model", "u2netp")]
+    assert dict(form_fields(crop_margin=0))["crop_margin"] == "0"
+
+
 def test_it_builds_a_parseable_body_with_the_image_first():
     png = encode(figure(), "PNG")
     body = MultipartBody(image_source(png), form_fields(w=10))

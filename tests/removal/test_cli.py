@@ -29,6 +29,17 @@ def test_it_takes_the_format_flag_over_the_suffix_and_writes_masks(tmp_path, che
     assert image.format == "BMP" and image.mode == "L"
 
 
+def test_it_refines_and_crops_to_the_subject(tmp_path, chelsea_jpeg, capsys):
+    source = tmp_path / "cat.jpg"
+    source.write_bytes(chelsea_jpeg)
+    target = tmp_path / "cat.png"
+    assert main([str(source), "-o", str(target), "--refine", "matting", "--crop", "--crop-margin", "0"]) == 0
+    note = capsys.readouterr().err
+    assert "refine " in note and "subject " in note
+    width, height = note.split("subject ")[1].split(" at ")[0].split("×")
+    assert decode(target.read_bytes()).size == (int(width), int(height))
+
+
 def test_it_prints_every_validation_error(tmp_path, chelsea_jpeg, capsys):
     source = tmp_path / "cat.jpg"
     source.write_bytes(chelsea_jpeg)

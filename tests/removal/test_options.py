@@ -96,3 +96,54 @@ def test_it_reads_booleans(raw, expected):
 def test_it_reads_sizes_angle_and_ignores_unknown_fields():
     options = options_parse({"w": "800", "h": "600", "angle": "-90.5", "colour": "x", "image": "y"})
     assert (options.width, options.height, options.angle) == (800, 600, -90.5)
+
+
+@pytest.mark.parametrize(
+    "fields,field,message",
+    [
+        ({"refine": "guided"}, "refine", "Invalid refine 'guided'. Allowed values: none, matting"),
+        ({"crop": "sure"}, "crop", "'crop' must be a boolean (true/false/1/0/yes/no/on/off), got: 'sure'"),
+        ({"crop_margin": "501"}, "crop_margin", "'crop_margin' must be at most 500 px, got: 501"),
+        ({"crop_margin": "51%"}, "crop_margin", "'crop_margin' must be at most 50%, got: 51%"),
+        ({"crop_margin": "-1"}, "crop_margin", "'crop_margin' must be at least 0, got: -1"),
+        ({"crop_margin": "wide"}, "crop_margin",
+         "'crop_margin' must be pixels (0 to 500, e.g. 20 or 20px) or a percentage (0% to 50%), got: 'wide'"),
+    ],
+)
+def test_it_rejects_each_new_field_with_its_message(fields, field, message):
+    error = _error(fields)
+    assert error.details == [{"field": field, "message": message}]
+
+
+def test_it_reports_new_field_errors_together_with_the_others():
+    error = _error({"w": "abc", "refine": "x", "crop_margin": "900", "model": "nope"})
+    assert error.message == "Multiple validation errors"
+    assert [d["field"] for d in error.details] == ["w", "refine", "crop_margin", "model"]
+
+
+@pytest.mark.parametrize(
+    "raw,value,percent",
+    [("", 0.0, False), ("0", 0.0, False), ("20", 20.0, False), ("20px", 20.0, False), ("500", 500.0, False),
+     ("10%", 10.0, True), ("12.5%", 12.5, True), ("50%", 50.0, True)],
+)
+def test_it_reads_a_crop_margin_in_pixels_or_percent(raw, value, percent):
+    options = options_parse({"crop": "true", "crop_margin": raw})
+    assert (options.crop, options.crop_margin, options.crop_margin_percent) == (True, value, percent)
+
+
+def test_it_keeps_todays_behaviour_by_default():
+    options = options_parse({"refine": "", "crop": "", "crop_margin": "", "model": ""})
+    assert options == RemovalOptions()
+    assert (options.refine, options.crop, options.model) == ("none", False, None)  # None: the server's model
+
+
+def test_it_accepts_only_installed_models_and_lists_them(tmp_path, monkeypatch):
+    from tests.removal.conftest import MODEL_HOME
+
+    for name in ("u2netp", "u2net_human_seg"):
+        (tmp_path / f"{name}.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))
+    assert options_parse({"model": "u2net_human_seg"}).model == "u2net_human_seg"
+    error = _error({"model": "isnet-general-use"})
+    assert error.details == [{"field": "model", "message":
+                              "Invalid model 'isnet-general-use'. Installed models: u2net_human_seg, u2netp"}]

@@ -128,3 +128,18 @@ def test_it_keeps_the_48_mp_mask_within_the_iou_bar_of_plain_lanczos(real_photos
     reduced = mask_compute(loaded)
     monkeypatch.setattr(segment, "_U2NET_REDUCING_GAP", None)
     assert iou(reduced, mask_compute(loaded)) >= 0.99
+
+
+def test_it_keeps_at_most_model_sessions_max_sessions_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    for name in ("u2netp", "u2net", "silueta"):  # U²-Net-family names for the one file we may have
+        (tmp_path / f"{name}.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))
+    monkeypatch.setenv("MODEL_SESSIONS_MAX", "2")
+    monkeypatch.setattr(segment, "_sessions", {})
+    first = segment.session_get("u2netp")
+    segment.session_get("u2net")
+    assert segment.session_get("u2netp") is first  # used again: now the most recent
+    segment.session_get("silueta")
+    assert list(segment._sessions) == ["u2netp", "silueta"]  # u2net, the least recently used, went
+    mask = segment.mask_predict(Image.new("RGB", (64, 64), (90, 120, 200)), (64, 64), model="u2net")
+    assert mask.size == (64, 64) and list(segment._sessions) == ["silueta", "u2net"]

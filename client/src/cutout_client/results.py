@@ -22,6 +22,12 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+def _box_header(headers: Mapping[str, str]) -> tuple[int, int, int, int] | None:
+    """The subject's box (input pixels) from X-Foreground-Left/Top/Width/Height; None if absent."""
+    values = [_int_header(headers, f"x-foreground-{side}") for side in ("left", "top", "width", "height")]
+    return None if None in values else tuple(values)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class RateLimit:
     """The short-term window after this request (RateLimit-* headers)."""
@@ -40,6 +46,8 @@ class ResponseInfo:
     rate_limit: RateLimit
     test_mode: bool = False  # a ck_test_ key: free, result scaled to 0.25 MP
     replayed: bool = False  # the stored answer to an earlier request with the same Idempotency-Key
+    refine: str | None = None  # X-Refine: "matting" | "reduced" | "skipped", when refine was asked
+    foreground: tuple[int, int, int, int] | None = None  # X-Foreground-*: left, top, width, height
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> ResponseInfo:
@@ -55,6 +63,8 @@ class ResponseInfo:
             ),
             test_mode=headers.get("x-test-mode") == "true",
             replayed=headers.get("idempotent-replayed") == "true",
+            refine=headers.get("x-refine"),
+            foreground=_box_header(headers),
         )
 
 
@@ -71,6 +81,8 @@ class RemovalResult:
     rate_limit: RateLimit
     test_mode: bool = False
     replayed: bool = False
+    refine: str | None = None
+    foreground: tuple[int, int, int, int] | None = None  # the subject's box in input pixels
 
     def read_bytes(self) -> bytes:
         return self.output_path.read_bytes()
@@ -144,4 +156,5 @@ class ResponseSink:
             os.replace(self._partial, self._final)
         return RemovalResult(output_path=self._final, content_type=info.content_type, width=info.width,
                              height=info.height, credits_charged=info.credits_charged,
-                             rate_limit=info.rate_limit, test_mode=info.test_mode, replayed=info.replayed)
+                             rate_limit=info.rate_limit, test_mode=info.test_mode, replayed=info.replayed,
+                             refine=info.refine, foreground=info.foreground)

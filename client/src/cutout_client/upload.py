@@ -187,9 +187,12 @@ def _flag(value: bool) -> str:
 
 def form_fields(*, format: str = "webp", w: int | None = 0, h: int | None = 0, exact_resize: bool = False,
                 mask: bool = False, bg_color: str | None = None, angle: float | None = None,
-                expand: bool = True, return_base64: bool = False) -> list[tuple[str, str]]:
+                expand: bool = True, return_base64: bool = False, refine: str | None = None,
+                crop: bool = False, crop_margin: int | str | None = None,
+                model: str | None = None) -> list[tuple[str, str]]:
     """The string fields rembg.js sends: always exact_resize, w, h, mask, return_base64, format,
-    expand (w=0/h=0 meaning "unset"), and bg_color/angle only when given."""
+    expand (w=0/h=0 meaning "unset"), and bg_color/angle only when given; then Cutout's own
+    (refine, crop, crop_margin, model) only when given, so a default call is rembg.js' byte for byte."""
     fields = [
         ("exact_resize", _flag(exact_resize)),
         ("w", str(w or 0)),
@@ -203,6 +206,14 @@ def form_fields(*, format: str = "webp", w: int | None = 0, h: int | None = 0, e
         fields.append(("bg_color", str(bg_color)))
     if angle is not None:
         fields.append(("angle", _number(angle)))
+    if refine:
+        fields.append(("refine", str(refine)))
+    if crop:
+        fields.append(("crop", "true"))
+    if crop_margin not in (None, ""):
+        fields.append(("crop_margin", str(crop_margin)))
+    if model:
+        fields.append(("model", str(model)))
     return fields
 
 
