@@ -1,4 +1,4 @@
-# Cutout: `make run` serves the app, `make test` runs lint and the whole suite.
+# Cutout: `make run` serves the app, `make test` runs the linters and the whole suite.
 # Both work on a fresh machine: they create .venv, install, provision the model and
 # make sure Redis is there (REDIS_URL if it answers, else a private redis-server).
 #
@@ -16,7 +16,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export U2NET_HOME ?= $(CURDIR)/var/models
 
-.PHONY: run test install model migrate static chromium lint lock clean
+.PHONY: run test install model migrate static chromium lint typecheck lock clean
 
 # --- install -------------------------------------------------------------------------------
 # uv (from PyPI) creates the venv and installs the heavy wheels (onnxruntime, scipy, numba,
@@ -95,8 +95,17 @@ run: $(MODEL) $(MIGRATED) $(MANIFEST)
 	WARM_UP=true $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
 	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
+# Static types of the packages we keep typed (settings: [tool.mypy] in pyproject.toml).
+# `core` may not exist yet on every branch: only the packages present are checked.
+TYPED := $(wildcard removal billing core)
+MYPY := $(PY) -m mypy $(TYPED)
+
+typecheck: $(STAMP)
+	$(MYPY)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(MYPY)
 
 # Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
 test: $(MODEL) chromium lint

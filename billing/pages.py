@@ -6,6 +6,7 @@ Views are thin. Every usage number on these pages is a value from `billing.usage
 """
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -85,7 +86,8 @@ def _usage_context(user_id: int, selected: str) -> dict:
 def usage(request: HttpRequest) -> HttpResponse:
     context = {"stripe_enabled": stripe_client.stripe_enabled(), "billing_off": BILLING_OFF_MESSAGE}
     try:
-        context.update(_usage_context(request.user.pk, request.GET.get("periodStartUnix", "").strip()))
+        user_id = cast(int, request.user.pk)  # login_required: a signed-in user
+        context.update(_usage_context(user_id, request.GET.get("periodStartUnix", "").strip()))
     except (UsageQueryInvalid, BillingUnavailable) as exc:
         context["error"] = exc.message
         return render(request, "billing/usage.html", context, status=exc.status)

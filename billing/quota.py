@@ -244,18 +244,20 @@ def reservations_sweep(*, now: datetime | None = None) -> int:
     expired = rc.call(lambda r: r.zrangebyscore(rc.PENDING_KEY, "-inf", ts))
     refunded = 0
     for res_id in expired:
-        reservation = reservation_load(res_id)
+        # Redis replies are str (decode_responses=True); redis-py types them bytes | str.
+        reservation = reservation_load(res_id)  # type: ignore[arg-type]
         if reservation is None:
-            rc.call(lambda r, res_id=res_id: r.zrem(rc.PENDING_KEY, res_id))
+            # mypy cannot infer a lambda with a default argument (binds the loop variable, ruff B023).
+            rc.call(lambda r, res_id=res_id: r.zrem(rc.PENDING_KEY, res_id))  # type: ignore[misc]
             continue
         ledger.charge_record(reservation=reservation)  # the reserving process may have died before it
         if _refund_redis(reservation):
             ledger.refund_record(reservation=reservation)
             refunded += 1
     for res_id in rc.call(lambda r: r.smembers(LEDGER_RETRY_KEY)):
-        reservation = reservation_load(res_id)
+        reservation = reservation_load(res_id)  # type: ignore[arg-type]  # str, as above
         if reservation is not None and reservation.state == "refunded":
             ledger.charge_record(reservation=reservation)
             ledger.refund_record(reservation=reservation)
-        rc.call(lambda r, res_id=res_id: r.srem(LEDGER_RETRY_KEY, res_id))
+        rc.call(lambda r, res_id=res_id: r.srem(LEDGER_RETRY_KEY, res_id))  # type: ignore[misc]  # as above
     return refunded

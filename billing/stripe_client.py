@@ -3,6 +3,7 @@ also needs STRIPE_WEBHOOK_SECRET. SDK errors become our typed errors here."""
 
 import json
 import logging
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -65,7 +66,7 @@ def checkout_session_create(*, mode: str, price_id: str, customer_id: str | None
     except stripe.StripeError as exc:
         log.warning("stripe checkout failed: %s", exc)
         raise PaymentProviderError() from exc
-    return session.url
+    return cast(str, session.url)  # None only for the embedded and custom UI modes; ours is hosted
 
 
 def portal_session_create(*, customer_id: str, return_url: str) -> str:

@@ -7,6 +7,7 @@ call `image_load`, `mask_compute` and `render` themselves.
 """
 
 import ctypes
+from collections.abc import Callable
 
 from PIL import Image
 
@@ -19,6 +20,7 @@ from removal.segment import DEFAULT_MODEL, LARGE_IMAGE_PIXELS, mask_predict
 
 __all__ = ["RenderResult", "image_load", "mask_compute", "remove_background", "render"]
 
+_malloc_trim: Callable[[int], int] | None
 try:
     _libc = ctypes.CDLL("libc.so.6")
     _malloc_trim = _libc.malloc_trim
