@@ -1,6 +1,6 @@
 """Time a first `make run` on a fresh clone, phase by phase, then a second (warm) one.
 
-    python3 bench/first_run.py [--repo PATH] [--cold-cache] [--make-args 'UV='] [--timeout 900]
+    python3 bench/first_run.py [--repo PATH] [--rev REV] [--cold-cache] [--make-args 'UV='] [--timeout 900]
 
 Clones the committed HEAD of --repo (default: this checkout) into a temporary directory and runs
 `make run` there on a free port with a private Redis (REDIS_URL points at a closed port, so
@@ -119,6 +119,7 @@ def table_print(title: str, marks: list, total: float, cpu: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", default=str(ROOT))
+    parser.add_argument("--rev", default="HEAD", help="commit to clone, e.g. main for a before/after")
     parser.add_argument("--cold-cache", action="store_true", help="empty pip and uv caches")
     parser.add_argument("--cache", help="pip and uv cache directory to use (kept between runs)")
     parser.add_argument("--make-args", default="", help="extra make arguments, e.g. 'UV='")
@@ -128,6 +129,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cutout-first-run-"))
     clone = tmp / "cutout"
     subprocess.run(["git", "clone", "--quiet", args.repo, str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", args.rev], check=True)
     env = os.environ | {"REDIS_URL": "redis://127.0.0.1:1/0"}
     cache = Path(args.cache) if args.cache else tmp if args.cold_cache else None
     if cache:
