@@ -77,7 +77,8 @@ def _children_cpu() -> float:
 
 def make_run_timed(clone: Path, env: dict, make_args: list[str], timeout: float) -> tuple[list, float, float]:
     """Run `make run` until /healthz answers; return [(phase, start s)], the total seconds and the
-    CPU seconds of the whole process tree (less sensitive than wall time to a loaded machine)."""
+    CPU seconds of the process tree (less sensitive than wall time to a loaded machine; a server
+    that outlives make's exit by a moment is not counted, so it is mostly the set-up steps)."""
     port = _free_port()
     cpu = _children_cpu()
     start = time.monotonic()
