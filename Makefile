@@ -1,6 +1,12 @@
-# Cutout: `make run` serves the app, `make test` runs lint and the whole suite.
+# Cutout: `make run` serves the app, `make test` runs the linters and the whole suite.
 # Both work on a fresh machine: they create .venv, install, provision the model and
 # make sure Redis is there (REDIS_URL if it answers, else a private redis-server).
+#
+# Every set-up step leaves a stamp, so a second run repeats only what changed:
+#   .venv/.installed                 pyproject.toml, client/pyproject.toml, constraints.txt changed
+#   var/models/u2netp.onnx           missing (removal.provision fetches and checks it)
+#   var/.migrated-<database>         a migration file changed, a reinstall, a missing SQLite file
+#   var/staticfiles/staticfiles.json a file under static/ changed, a reinstall
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,28 +16,73 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export U2NET_HOME ?= $(CURDIR)/var/models
 
-.PHONY: run test install model migrate static chromium lint clean
-MANIFEST := var/staticfiles/staticfiles.json
+.PHONY: run test install model migrate static chromium lint typecheck lock clean
 
-$(STAMP): pyproject.toml client/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' -e ./client
+# --- install -------------------------------------------------------------------------------
+# uv (from PyPI) creates the venv and installs the heavy wheels (onnxruntime, scipy, numba,
+# scikit-image...) several times faster than pip. It is the one on PATH, else the one pip puts
+# into the venv on the first run. Without uv (or with `make UV=`) plain pip does the same job,
+# and pip is always in the venv (removal.provision and `.venv/bin/pip install` use it).
+# --compile-bytecode writes the .pyc files at install time as pip does: without them every start
+# compiles its imports again where PYTHONDONTWRITEBYTECODE is set (~1.5 s more per start).
+# constraints.txt (written by `make lock`) pins the versions both installers pick, so uv and pip
+# build the same environment; pyproject.toml stays the place that says what we need.
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(VENV)/bin/uv)
+LOCK := constraints.txt
+REQUIREMENTS := -e '.[test]' -e ./client -c $(LOCK)
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+
+$(STAMP): pyproject.toml client/pyproject.toml $(LOCK)
+	test -x $(PY) || { test -x "$(UV)" && $(UV) venv --quiet --seed --python $(PYTHON) $(VENV); } \
+	  || $(PYTHON) -m venv $(VENV)
+	test -z "$(UV)" || test -x "$(UV)" || $(PIP_INSTALL) 'uv>=0.5' || echo "no uv: installing with pip"
+	if test -n "$(UV)" && test -x "$(UV)"; then \
+	  $(UV) pip install --quiet --compile-bytecode --python $(PY) $(REQUIREMENTS) \
+	    || { echo "uv failed; falling back to pip"; $(PIP_INSTALL) $(REQUIREMENTS); }; \
+	else $(PIP_INSTALL) $(REQUIREMENTS); fi
 	touch $@
 
 install: $(STAMP)
 
-model: $(STAMP)
+# Re-resolve constraints.txt after changing a dependency in a pyproject.toml. The current pins
+# are kept where they still fit (uv prefers them), so only what had to move moves.
+lock: $(STAMP)
+	$(UV) pip compile pyproject.toml client/pyproject.toml --extra test --universal \
+	  --python-version 3.11 --quiet --custom-compile-command "make lock" -o $(LOCK)
+
+# --- model, database, static files -----------------------------------------------------------
+MODEL := $(U2NET_HOME)/u2netp.onnx
+
+# Order-only on the venv: a reinstall does not fetch the model again.
+$(MODEL): | $(STAMP)
 	$(PY) -m removal.provision --home $(U2NET_HOME)
+
+model: $(MODEL)
+
+# One stamp per database (DATABASE_URL), redone when a migration file changes, after a
+# reinstall (Django's own migrations) or when the default SQLite file is gone.
+# `make migrate` always migrates; `make run` and `make test` go through the stamp.
+MIGRATIONS := $(shell find . \( -name .git -o -name $(VENV) -o -name var \) -prune \
+  -o -path '*/migrations/*.py' -print)
+MIGRATED := var/.migrated-$(shell printf '%s' "$$DATABASE_URL" | cksum | cut -d' ' -f1)
+SQLITE_MISSING := $(if $(DATABASE_URL),,$(if $(wildcard var/cutout.sqlite3),,FORCE))
+
+$(MIGRATED): $(STAMP) $(MIGRATIONS) $(SQLITE_MISSING)
+	$(PY) manage.py migrate --noinput -v 0
+	touch $@
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
+	touch $(MIGRATED)
 
-# Hashing and compressing every static file takes ~30 s; redo it only when a source changed.
+# Hashing and compressing every static file takes a while; redo it only when a source changed.
+MANIFEST := var/staticfiles/staticfiles.json
 $(MANIFEST): $(STAMP) $(shell find static -type f 2>/dev/null)
 	$(PY) manage.py collectstatic --noinput -v 0
 
 static: $(MANIFEST)
+
+FORCE:
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root + apt).
 chromium:
@@ -40,18 +91,27 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "warning: chromium missing and cannot be installed; browser tests will fail"; fi; }
 
-run: model migrate static
+# --- the two commands ------------------------------------------------------------------------
+run: $(MODEL) $(MIGRATED) $(MANIFEST)
 	@echo "Cutout: http://$(HOST):$(PORT)/"
 	WARM_UP=true PORT=$(PORT) $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
 	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
-# ruff, then the import contracts of pyproject.toml (the layers of docs/architecture.md).
+# Static types of the packages we keep typed (settings: [tool.mypy] in pyproject.toml).
+TYPED := removal billing core
+MYPY := $(PY) -m mypy $(TYPED)
+
+typecheck: $(STAMP)
+	$(MYPY)
+
+# ruff, the import contracts of pyproject.toml (the layers of docs/architecture.md), then mypy.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(MYPY)
 
 # Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
-test: model chromium lint
+test: $(MODEL) chromium lint
 	STATIC_MANIFEST=false $(PY) scripts/with_redis.py --db 15 -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -5,6 +5,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.template.response import TemplateResponse
@@ -71,7 +72,7 @@ User = get_user_model()
 _BaseUserAdmin = type(admin.site.get_model_admin(User))
 
 
-class BillingUserAdmin(_BaseUserAdmin):
+class BillingUserAdmin(_BaseUserAdmin):  # type: ignore[valid-type,misc]  # a base known at run time
     """The user list with each user's billing state, read through the same service as
     GET /api/membership-usage (one Redis round of reads per listed user, never a write)."""
 
@@ -126,7 +127,7 @@ class BillingUserAdmin(_BaseUserAdmin):
             return self._grant(request, queryset, form.cleaned_data)
         context = {**self.admin_site.each_context(request), "title": "Grant prepaid credits", "form": form,
                    "users": queryset, "opts": self.model._meta,
-                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME}
         return TemplateResponse(request, "admin/billing/grant_credits.html", context)
 
     def _grant(self, request, queryset, data: dict) -> None:

@@ -6,6 +6,7 @@ Views are thin. Every usage number on these pages is a value from `billing.usage
 """
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -90,11 +91,12 @@ def usage(request: HttpRequest) -> HttpResponse:
     context = {"stripe_enabled": stripe_client.stripe_enabled(), "billing_off": BILLING_OFF_MESSAGE}
     try:
         query = UsageQuery.model_validate({"periodStartUnix": request.GET.get("periodStartUnix")})
-        context.update(_usage_context(request.user.pk, query.periodStartUnix))
+        user_id = cast(int, request.user.pk)  # login_required: a signed-in user
+        context.update(_usage_context(user_id, query.periodStartUnix))
     except ValidationError as exc:
         return _usage_error(request, context, validation_failed_from(exc.errors()))
     except BillingUnavailable:  # the counters are down: the page still shows what the database knows
-        context["known"] = account_known(user_id=request.user.pk)
+        context["known"] = account_known(user_id=cast(int, request.user.pk))
     return render(request, "billing/usage.html", context)
 
 

@@ -58,7 +58,8 @@ def money_format(*, amount: Decimal, currency: str, per_unit: bool = False) -> s
 
 
 def _price_ids() -> list[str]:
-    return sorted({item.price_id for item in (*plans_all(), *packs_all()) if item.price_id})
+    ids = [plan.price_id for plan in plans_all()] + [pack.price_id for pack in packs_all()]
+    return sorted({price_id for price_id in ids if price_id})
 
 
 def _fetch(price_ids: list[str]) -> dict[str, tuple[str, str, str]]:

@@ -24,6 +24,7 @@ is not. Redis is the fast path; billing/sweep.py reconciles it with the ledger.
 import logging
 import uuid
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -118,7 +119,8 @@ def _script(source: str):
     return rc.client_get().register_script(source)
 
 
-def _reserve_keys(*, user_id: int, source: str, now: datetime, period: tuple[str, str]) -> tuple[list, list]:
+def _reserve_keys(*, user_id: int, source: str, now: datetime,
+                  period: list[str | None]) -> tuple[list, list]:
     """KEYS and the window ARGV of the reserve script for the period stored as `period`."""
     start, end = (int(value) if value else None for value in period)
     window = current_window(period_start=start, period_end=end, now=now)
@@ -140,8 +142,8 @@ def _reserve_keys(*, user_id: int, source: str, now: datetime, period: tuple[str
 def _reserve_redis(*, user_id: int, source: str, res_id: str, now: datetime) -> list:
     ts = int(now.timestamp())
     for _ in range(_RETRIES):
-        period = rc.call(lambda r: r.mget(rc.user_key(user_id, "billing_period_start"),
-                                          rc.user_key(user_id, "billing_period_end")))
+        period = cast(list[str | None], rc.call(lambda r: r.mget(rc.user_key(user_id, "billing_period_start"),
+                                                                rc.user_key(user_id, "billing_period_end"))))
         keys, (window_start, synced) = _reserve_keys(user_id=user_id, source=source, now=now, period=period)
         args = [period[0] or "", period[1] or "", plan_free().credits, window_start, synced, res_id,
                 ts + settings.BILLING_RESERVATION_TIMEOUT, settings.BILLING_COUNTER_TTL_DAYS * 86400,

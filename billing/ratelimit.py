@@ -12,8 +12,10 @@ at UTC midnight as SPEC requires.
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from limits import RateLimitItem, parse
@@ -31,7 +33,7 @@ from billing.errors import BillingUnavailable, DailyLimitReached, RateLimited
 from billing.state import plan_for_membership
 from billing.windows import now_utc
 
-_STRATEGIES = {
+_STRATEGIES: dict[str, Callable[[RedisStorage], RateLimiter]] = {
     "fixed-window": FixedWindowRateLimiter,
     "moving-window": MovingWindowRateLimiter,
     "sliding-window-counter": SlidingWindowCounterRateLimiter,
@@ -75,7 +77,8 @@ def _rate_for(caller) -> tuple[RateLimitItem, str]:
         return parse(settings.BILLING_ANON_RATE_LIMIT), f"ip:{caller.ip}"
     if getattr(caller, "test_mode", False):  # test keys: their own window, whatever the plan
         return parse(settings.BILLING_TEST_KEY_RATE_LIMIT), f"testkey:{caller.api_key_id}"
-    membership = rc.call(lambda r: r.get(rc.user_key(user.pk, "membership")))
+    # Redis replies are str (decode_responses=True); redis-py types them bytes | str.
+    membership = cast(str | None, rc.call(lambda r: r.get(rc.user_key(user.pk, "membership"))))
     item = parse(plan_for_membership(membership).rate_limit)
     if caller.source == "api" and getattr(caller, "api_key_id", None) is not None:
         return item, f"key:{caller.api_key_id}"

@@ -1,5 +1,7 @@
 """A user's plan state: the database row webhooks write, mirrored to the SPEC §2 Redis keys."""
 
+from typing import cast
+
 from django.db import IntegrityError
 from django.db.models import F, Q
 
@@ -92,7 +94,8 @@ def membership_label(*, user_id: int) -> str:
     """The plan label for display (templates use billing_tags.plan_label). Falls back to the database
     when Redis is unreachable: a page header should not fail because the counters are down."""
     try:
-        label = rc.call(lambda r: r.get(rc.user_key(user_id, "membership")))
+        # Redis replies are str (decode_responses=True); redis-py types them bytes | str.
+        label = cast(str | None, rc.call(lambda r: r.get(rc.user_key(user_id, "membership"))))
     except BillingUnavailable:
         label = None
     if label:

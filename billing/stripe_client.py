@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -101,7 +102,7 @@ def checkout_session_create(*, mode: str, price_id: str, customer_id: str | None
     except stripe.StripeError as exc:
         log.warning("stripe checkout failed: %s", exc)
         raise PaymentProviderError() from exc
-    return session.url
+    return cast(str, session.url)  # None only for the embedded and custom UI modes; ours is hosted
 
 
 def portal_session_create(*, customer_id: str, return_url: str) -> str:
@@ -125,7 +126,7 @@ def webhook_event_parse(*, payload: bytes, signature: str | None) -> dict:
         event = json.loads(payload)
     except (ValueError, stripe.SignatureVerificationError) as exc:  # UnicodeDecodeError is a ValueError
         raise WebhookInvalid() from exc
-    if _signed_at(signature) > time.time() + SIGNATURE_TOLERANCE:
+    if _signed_at(signature or "") > time.time() + SIGNATURE_TOLERANCE:
         raise WebhookInvalid()  # the SDK only refuses old timestamps; a future one is as suspect
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
         raise WebhookInvalid()

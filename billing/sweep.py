@@ -11,6 +11,7 @@ Run it every minute or so: `python manage.py sweep_reservations [--loop 60]`.
 """
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 
@@ -39,13 +40,13 @@ def _pending_settle(res_id: str) -> bool:
 
 
 def _ledger_retries() -> None:
-    for res_id in rc.call(lambda r: r.smembers(rc.LEDGER_RETRY_KEY)):
+    for res_id in cast(set[str], rc.call(lambda r: r.smembers(rc.LEDGER_RETRY_KEY))):
         reservation = quota.reservation_load(res_id)
         if reservation is not None and reservation.state == "refunded":
             ledger.charge_record(reservation=reservation)
             ledger.charge_settle(reservation=reservation, state=LedgerEntry.State.REFUNDED)
             ledger.refund_record(reservation=reservation)
-        rc.call(lambda r, res_id=res_id: r.srem(rc.LEDGER_RETRY_KEY, res_id))
+        rc.call(lambda r: r.srem(rc.LEDGER_RETRY_KEY, res_id))  # noqa: B023 (called at once)
 
 
 def reservations_sweep(*, now: datetime | None = None) -> int:
@@ -53,7 +54,8 @@ def reservations_sweep(*, now: datetime | None = None) -> int:
     now = now_utc(now)
     timeout = settings.BILLING_RESERVATION_TIMEOUT
     refunded = sum(_refund(r) for r in ledger.charges_stale(before=now - timedelta(seconds=timeout)))
-    expired = rc.call(lambda r: r.zrangebyscore(rc.PENDING_KEY, "-inf", int(now.timestamp())))
+    due = int(now.timestamp())
+    expired = cast(list[str], rc.call(lambda r: r.zrangebyscore(rc.PENDING_KEY, "-inf", due)))
     refunded += sum(_pending_settle(res_id) for res_id in expired)
     _ledger_retries()
     return refunded

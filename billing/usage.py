@@ -45,7 +45,8 @@ def _is_month_start(ts: int) -> bool:
 def _cycle_starts(user_id: int, state: dict) -> list[int]:
     """Windows with a cycle usage key, plus the current Stripe period; newest first."""
     members = rc.call(lambda r: r.zrange(rc.user_key(user_id, "billing_cycles"), 0, -1))
-    starts = sorted({int(m) for m in members})
+    # Redis replies are str (decode_responses=True); redis-py types them bytes | str.
+    starts = sorted({int(m) for m in members})  # type: ignore[arg-type]
     present = []
     if starts:
         keys = [rc.usage_cycle_key(user_id, s, start) for start in starts for s in ("app", "api")]

@@ -43,7 +43,7 @@ class UsageQuery(BaseModel):
     def _number(cls, raw, info: ValidationInfo) -> int | None:
         if cls._listing(info) or raw is None or str(raw).strip() == "":
             return None
-        name = info.field_name
+        name = str(info.field_name)
         try:
             value = int(str(raw).strip())
         except ValueError:

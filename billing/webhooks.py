@@ -297,7 +297,8 @@ def _invoice_failed(event: dict) -> None:
         status="canceled").update(status="past_due", state_event_created=created)
     if changed:
         account = account_get_or_create(user_id=row.user_id)
-        period = (account.period_start, account.period_end) if account.period_start is not None else None
+        start, end = account.period_start, account.period_end  # set together, or both None
+        period = (start, end) if start is not None and end is not None else None
         _account_set(user_id=row.user_id, plan=plan_free(), period=period)
 
 

@@ -78,7 +78,9 @@ async def _refuse(scope, size: int, send) -> None:
     """SPEC's size error, JSON, and `Connection: close` so the server stops reading the body."""
     log.info("%s %s refused: a body of %d bytes or more is over the limit", scope["method"], scope["path"],
              size)
-    body = json.dumps(error_body(status=400, message=size_error(size).message)).encode()
+    error = size_error(size)
+    message = error.message if error is not None else "Request body too large"
+    body = json.dumps(error_body(status=400, message=message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 400, "headers": headers})

@@ -6,6 +6,7 @@ Objects are private (`default_acl="private"`); the editor hands its owner a shor
 """
 
 import functools
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -43,12 +44,13 @@ def signed_url(name: str, *, content_type: str = "", download_name: str = "") ->
     """A short-lived URL for a stored file, or None when files are local (the caller streams)."""
     if not storage_is_remote():
         return None
-    parameters = {}
+    parameters: dict[str, str | None] = {}
     if content_type:
         parameters["ResponseContentType"] = content_type
     if download_name:
         parameters["ResponseContentDisposition"] = content_disposition_header(True, download_name)
-    return default_storage.url(name, parameters=parameters or None)
+    remote = cast(Any, default_storage)  # django-storages' S3Storage (untyped): its url() takes `parameters`
+    return remote.url(name, parameters=parameters or None)
 
 
 @functools.cache

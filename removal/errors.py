@@ -38,6 +38,7 @@ class ValidationFailed(RemovalError):
     """One or more form fields are invalid; `details` lists every one in field order."""
 
     status = 400
+    details: list[dict]  # never None here
 
     def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
         details = [{"field": field, "message": message} for field, message in errors]

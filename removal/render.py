@@ -21,6 +21,7 @@ _WHITE: RGBA = (255, 255, 255, 255)
 _LANCZOS = Image.Resampling.LANCZOS
 _REDUCING_GAP = 3.0
 
+_malloc_trim: Callable[[int], int] | None
 try:
     _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
 except (OSError, AttributeError):  # not glibc: nothing to trim
