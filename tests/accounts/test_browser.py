@@ -110,7 +110,7 @@ def _contrast(rgb_a: str, rgb_b: str) -> float:
 def test_it_draws_links_with_enough_contrast(chromium, live_server, alice):
     page = chromium.new_page()
     _log_in(page, live_server.url, next_path="/editor/")
-    label = page.get_by_text("choose a file")
+    label = page.get_by_text("choose files", exact=True)
     colour = label.evaluate("e => getComputedStyle(e).color")
     for background in (label.evaluate("e => getComputedStyle(e.closest('.dropzone')).backgroundColor"),
                        "rgb(238, 244, 255)"):  # the drop zone's hover colour
