@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from config.env import env_int, env_str
+from removal.pool import MIN_PIXEL_BUDGET, pixel_budget_default
 
 APP = "config.asgi:application"
 THREADS_PER_INFERENCE = 2  # onnxruntime barely speeds a u2netp pass up beyond 2 threads
@@ -35,6 +36,9 @@ def process_sizing(*, cpus: int, processes: int, environ: Mapping[str, str]) -> 
         sizing["ONNX_INTRA_OP_THREADS"] = str(threads)
     if not environ.get("PIPELINE_WORKERS", "").strip():
         sizing["PIPELINE_WORKERS"] = str(max(1, share // max(1, threads)))
+    if processes > 1 and not environ.get("PIPELINE_PIXEL_BUDGET", "").strip():
+        # The pixel budget guards the machine's memory; each process gets its share of it.
+        sizing["PIPELINE_PIXEL_BUDGET"] = str(max(MIN_PIXEL_BUDGET, pixel_budget_default() // processes))
     return sizing
 
 

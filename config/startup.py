@@ -6,8 +6,9 @@ import os
 
 from django.conf import settings
 
+from removal.pipeline import warm_up
 from removal.pool import pool_sizing
-from removal.segment import providers_configured, warm_up
+from removal.segment import providers_configured
 
 log = logging.getLogger("cutout.startup")
 

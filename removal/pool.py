@@ -1,9 +1,13 @@
 """Where the pipeline's work runs, and how much of it is let in at once.
 
 Two stage executors, shared by every caller of `removal.pipeline` (API, editor, CLI, benchmarks):
-  model  PIPELINE_WORKERS threads, each inference using ONNX_INTRA_OP_THREADS onnxruntime
-         threads: the model runs in one place sized for the machine, so a lone request's
-         inference uses every core;
+  model  PIPELINE_MODEL_SLOTS threads (default PIPELINE_WORKERS): the model runs in one place
+         sized for the machine, each inference on ONNX_INTRA_OP_THREADS onnxruntime threads, so
+         a lone request's inference uses every core. With more slots than PIPELINE_WORKERS, an
+         inference that starts while another runs uses a single-threaded session beside it
+         (segment.model_run): the model alone did 288 against 389 ms an image on 2 loaded
+         cores, but end to end the A/B stayed within the noise here, so it is opt-in until
+         measured on a quiet machine (PIPELINE_MODEL_SLOTS=2 on 2 cores);
   cpu    PIPELINE_CPU_WORKERS threads (default: the process's cores) for decoding, the model's
          input, the mask's upscaling, compositing and encoding. They run beside another
          request's inference, so under load the model does not wait for the rest of a request.
@@ -75,6 +79,7 @@ class PoolSizing:
     intra_op_threads: int  # onnxruntime threads per inference
     queue_limit: int  # requests in flight; 0 = unbounded
     cpu_workers: int = 1  # decode / preprocess / upscale / composite / encode threads
+    model_slots: int = 1  # inferences at once: a lone one uses intra_op_threads, the others 1 each
     pixel_budget: int = MIN_PIXEL_BUDGET  # decoded pixels in flight
 
 
@@ -95,6 +100,7 @@ def pool_sizing() -> PoolSizing:
         cpus=cpus, workers=workers, intra_op_threads=threads,
         queue_limit=_env_int("PIPELINE_QUEUE_LIMIT", workers * 16),
         cpu_workers=_env_int("PIPELINE_CPU_WORKERS", 0) or workers * threads,
+        model_slots=_env_int("PIPELINE_MODEL_SLOTS", 0) or workers,
         pixel_budget=_env_int("PIPELINE_PIXEL_BUDGET", 0) or pixel_budget_default(),
     )
 
@@ -207,7 +213,7 @@ class Ticket:
 class _Stages:
     def __init__(self, sizing: PoolSizing) -> None:
         self.sizing = sizing
-        self.model = ThreadPoolExecutor(max_workers=sizing.workers, thread_name_prefix="removal-model")
+        self.model = ThreadPoolExecutor(max_workers=sizing.model_slots, thread_name_prefix="removal-model")
         self.cpu = ThreadPoolExecutor(max_workers=sizing.cpu_workers, thread_name_prefix="removal-cpu")
         self.admission = Admission(limit=sizing.queue_limit, budget=sizing.pixel_budget)
 

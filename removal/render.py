@@ -6,6 +6,7 @@ the result is the same, and a 48 MP photo asked for at 800 px costs an 800 px re
 """
 
 import ctypes
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,9 +24,20 @@ _REDUCING_GAP = 3.0
 
 _malloc_trim: Callable[[int], int] | None
 try:
-    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+    _libc = ctypes.CDLL("libc.so.6")
+    _malloc_trim = _libc.malloc_trim
 except (OSError, AttributeError):  # not glibc: nothing to trim
-    _malloc_trim = None
+    _libc = _malloc_trim = None
+
+# glibc serves a block from the heap once a block that size has been freed (its mmap threshold
+# grows up to 32 MB), and heap memory is not given back while anything above it lives: image
+# buffers of finished requests stay resident under the next big one. A fixed 1 MiB threshold
+# maps every image-sized block and returns it on free. Measured, 48 MP WEBP cut-out after a
+# burst of small requests: peak 937 → 883 MiB, rotated 1034 → 944 MiB. Set
+# PIPELINE_MMAP_THRESHOLD=0 to keep glibc's default.
+_MMAP_THRESHOLD = int(os.environ.get("PIPELINE_MMAP_THRESHOLD", "").strip() or 1024 * 1024)
+if _libc is not None and _MMAP_THRESHOLD > 0:
+    _libc.mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
 
 
 def heap_trim() -> None:

@@ -18,14 +18,26 @@ from removal.pool import pool_sizing
 ])
 def test_it_gives_each_process_its_share_of_the_cores(cpus, processes, threads, workers):
     sizing = process_sizing(cpus=cpus, processes=processes, environ={})
+    sizing.pop("PIPELINE_PIXEL_BUDGET", None)
     assert sizing == {"ONNX_INTRA_OP_THREADS": str(threads), "PIPELINE_WORKERS": str(workers)}
 
 
+def test_it_gives_each_process_its_share_of_the_pixel_budget():
+    from removal.pool import pixel_budget_default
+
+    assert "PIPELINE_PIXEL_BUDGET" not in process_sizing(cpus=8, processes=1, environ={})
+    shared = int(process_sizing(cpus=8, processes=4, environ={})["PIPELINE_PIXEL_BUDGET"])
+    assert shared == max(16_000_000, pixel_budget_default() // 4)
+
+
 def test_it_keeps_values_set_in_the_environment():
-    assert process_sizing(cpus=8, processes=2, environ={"PIPELINE_WORKERS": "3"}) == {"ONNX_INTRA_OP_THREADS": "2"}
-    assert process_sizing(cpus=8, processes=2, environ={"ONNX_INTRA_OP_THREADS": "4"}) == {"PIPELINE_WORKERS": "1"}
+    kept = {"PIPELINE_PIXEL_BUDGET": "1"}
+    assert process_sizing(cpus=8, processes=2, environ={"PIPELINE_WORKERS": "3", **kept}) == {
+        "ONNX_INTRA_OP_THREADS": "2"}
+    assert process_sizing(cpus=8, processes=2, environ={"ONNX_INTRA_OP_THREADS": "4", **kept}) == {
+        "PIPELINE_WORKERS": "1"}
     assert process_sizing(cpus=8, processes=2,
-                          environ={"ONNX_INTRA_OP_THREADS": "1", "PIPELINE_WORKERS": "2"}) == {}
+                          environ={"ONNX_INTRA_OP_THREADS": "1", "PIPELINE_WORKERS": "2", **kept}) == {}
 
 
 def test_it_is_what_the_pool_of_each_process_then_uses(monkeypatch):

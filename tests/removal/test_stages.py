@@ -248,3 +248,19 @@ async def test_it_uses_the_model_it_is_given(stages, monkeypatch, tmp_path, chel
     assert 0 < (masks["u2netp"] > 127).mean() < 0.9  # the real model: a cat, not half the picture
     assert sorted(segment._sessions) == ["u2net", "u2netp"]
     assert segment.session_get("u2net").inner_session._model_path == str(tmp_path / "u2net.onnx")
+
+
+async def test_it_runs_a_second_inference_single_threaded_beside_the_first(stages, intervals, chelsea, monkeypatch):
+    stages(PIPELINE_WORKERS=1, ONNX_INTRA_OP_THREADS=2, PIPELINE_MODEL_SLOTS=2)
+    picked = []
+    real_get = segment.session_get
+    monkeypatch.setattr(segment, "session_get", lambda name, threads=None: picked.append(threads) or real_get(name, threads=threads))
+    data = encode(chelsea.resize((1800, 1200)), "JPEG", quality=90)
+    await _cutout(data)
+    assert picked == [None]  # alone: the session with every onnxruntime thread
+    picked.clear()
+    await asyncio.gather(*(_cutout(data) for _ in range(3)))
+    models = [i for i in intervals if i[0] == "model"]
+    if any(_overlaps(a, b) for a in models for b in models if a is not b):
+        assert 1 in picked  # the one that started beside another ran single-threaded
+    assert segment._running == 0
