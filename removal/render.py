@@ -23,6 +23,7 @@ _LANCZOS = Image.Resampling.LANCZOS
 _REDUCING_GAP = 3.0
 
 _malloc_trim: Callable[[int], int] | None
+_libc: ctypes.CDLL | None
 try:
     _libc = ctypes.CDLL("libc.so.6")
     _malloc_trim = _libc.malloc_trim
