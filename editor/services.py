@@ -35,7 +35,8 @@ from removal.options import RemovalOptions
 
 log = logging.getLogger(__name__)
 
-OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand")
+OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "refine", "crop",
+                 "crop_margin")
 THUMBNAIL_SIDE = 192
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "bmp": "bmp"}
 

@@ -22,6 +22,7 @@ const el = {
   bgImage: $("bg-image"), bgPicker: $("opt-bg-picker"), bg: $("opt-bg"), bgNamed: $("opt-bg-named"),
   bgColorControls: $("bg-color-controls"), bgImageControls: $("bg-image-controls"), bgFile: $("bg-file"),
   bgFileName: $("bg-file-name"), bgFill: $("bg-fill"), bgFit: $("bg-fit"), angle: $("opt-angle"),
+  refine: $("opt-refine"), crop: $("opt-crop"), cropMargin: $("opt-crop-margin"),
   expand: $("opt-expand"), upload: $("btn-upload"), apply: $("btn-apply"), bar: $("bar"),
   barFill: $("bar-fill"), barLabel: $("bar-label"), error: $("error"), beforeInfo: $("before-info"),
   afterInfo: $("after-info"), output: $("output"), outputActions: $("output-actions"), download: $("download"),
@@ -127,6 +128,9 @@ function optionFields() {
     mask: el.mask.checked ? "true" : "false",
     angle: el.angle.value.trim() || "0",
     expand: el.expand.checked ? "true" : "false",
+    refine: el.refine.checked ? "matting" : "none",
+    crop: el.crop.checked ? "true" : "false",
+    crop_margin: el.cropMargin.value.trim(),
   };
   if (bgMode() === "color" && !el.mask.checked) fields.bg_color = el.bg.value.trim();
   return fields;
@@ -142,6 +146,9 @@ function optionsShow(options, touchups) {
   el.mask.checked = yes(options.mask);
   el.angle.value = options.angle || "0";
   el.expand.checked = options.expand === undefined ? true : yes(options.expand);
+  el.refine.checked = options.refine === "matting";
+  el.crop.checked = yes(options.crop);
+  el.cropMargin.value = options.crop_margin || "";
   if (options.bg_color) {
     el.bg.value = options.bg_color;
     syncPicker();

@@ -77,3 +77,22 @@ def test_it_validates_the_new_options(processed, funded_alice):
 def test_it_is_404_for_another_user(processed, bob):
     response = logged_in(bob).post(f"/editor/jobs/{processed.pk}/render/", {"format": "png"})
     assert response.status_code == 404
+
+
+def test_it_crops_to_the_subject_and_refines_edges_in_the_free_re_render(
+        processed, funded_alice, redis_client, model_calls):
+    """The quality options (issue 16) are editor toggles too: applied from the stored full-size mask,
+    still no inference and no charge, and kept with the job so the page shows them again."""
+    before = usage(redis_client, funded_alice)
+    full = _result(processed.pk).size
+    client = logged_in(funded_alice)
+    response = client.post(f"/editor/jobs/{processed.pk}/render/",
+                           {"crop": "true", "crop_margin": "4", "refine": "matting", "format": "png"})
+    assert response.status_code == 200, response.content
+    state = response.json()
+    cropped = _result(processed.pk)
+    assert cropped.size != full and cropped.width <= full[0] and cropped.height <= full[1]
+    assert state["options"] | {} == {"crop": "true", "crop_margin": "4", "refine": "matting", "format": "png"}
+    assert model_calls == [] and usage(redis_client, funded_alice) == before
+    response = client.post(f"/editor/jobs/{processed.pk}/render/", {"format": "png"})
+    assert _result(processed.pk).size == full  # toggled off: the whole image again
