@@ -88,17 +88,21 @@ async def job_upload(request):
     return JsonResponse(selectors.job_state(job=job))
 
 
+async def _owned_job(user, job_id) -> Job:
+    """The user's own job, or 404 (another user's job is not found, never forbidden)."""
+    try:
+        return await selectors.job_aget(user=user, job_id=job_id)
+    except Job.DoesNotExist:
+        raise Http404() from None
+
+
 @require_GET
 async def job_detail(request, job_id):
     """The job's current state: what a page that lost its websocket reads again."""
     user = await request.auser()
     if not user.is_authenticated:
         return _error_response(LoginRequired())
-    try:
-        job = await selectors.job_aget(user=user, job_id=job_id)
-    except Job.DoesNotExist:
-        raise Http404() from None
-    return JsonResponse(selectors.job_state(job=job))
+    return JsonResponse(selectors.job_state(job=await _owned_job(user, job_id)))
 
 
 def _render_form(request):
@@ -128,10 +132,7 @@ async def job_render(request, job_id):
     """Render a processed job again with new presentation options: no model run, no charge."""
     try:
         caller = await _admitted_caller(request)
-        try:
-            job = await selectors.job_aget(user=caller.user, job_id=job_id)
-        except Job.DoesNotExist:
-            raise Http404() from None
+        job = await _owned_job(caller.user, job_id)
         fields = services.options_fields(_render_form(request)[0])
         opts, touchups = _render_fields(request, fields)
         if job.stage != Job.Stage.DONE:
@@ -163,10 +164,7 @@ async def job_discard(request, job_id):
     user = await request.auser()
     if not user.is_authenticated:
         return _error_response(LoginRequired())
-    try:
-        job = await selectors.job_aget(user=user, job_id=job_id)
-    except Job.DoesNotExist:
-        raise Http404() from None
+    job = await _owned_job(user, job_id)
     await sync_to_async(services.job_delete)(job=job)
     return JsonResponse({"deleted": str(job_id)})
 

@@ -273,61 +273,6 @@ async def model_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await _stage_run(stages_get().model, fn, *args, **kwargs)
 
 
-# --- the whole-call pool, kept until every caller uses removal.pipeline's entry points ---------
-
-
-class _Pool:
-    def __init__(self, sizing: PoolSizing) -> None:
-        self.sizing = sizing
-        self.executor = ThreadPoolExecutor(max_workers=sizing.workers, thread_name_prefix="removal")
-        self._lock = threading.Lock()
-        self.queued = 0
-        self.running = 0
-
-    def _track(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self._lock:
-            self.queued -= 1
-            self.running += 1
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            with self._lock:
-                self.running -= 1
-
-    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any):
-        with self._lock:
-            if self.sizing.queue_limit and self.queued >= self.sizing.queue_limit:
-                raise PoolBusy()
-            self.queued += 1
-        future = self.executor.submit(self._track, fn, *args, **kwargs)
-        future.add_done_callback(self._forget_cancelled)
-        return future
-
-    def _forget_cancelled(self, future) -> None:
-        if future.cancelled():  # never started, so _track never took it off the queue
-            with self._lock:
-                self.queued -= 1
-
-
-_pool: _Pool | None = None
-_pool_lock = threading.Lock()
-
-
-def pool_get() -> _Pool:
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = _Pool(pool_sizing())
-    return _pool
-
-
-async def run_in_pool(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a whole blocking call on a pool thread (deprecated: use removal.pipeline's entry points)."""
-    future = pool_get().submit(functools.partial(fn, *args, **kwargs))
-    return await asyncio.wrap_future(future)
-
-
 @dataclass(frozen=True)
 class PoolStats:
     workers: int
@@ -336,12 +281,12 @@ class PoolStats:
 
 
 def pool_stats() -> PoolStats:
-    """Current load, for metrics: requests working now, and requests waiting (a worker or pixels)."""
-    pool, admission = pool_get(), stages_get().admission
-    with pool._lock, admission.lock:
+    """Current load, for metrics: requests admitted and working now, and requests waiting for pixels."""
+    stages = stages_get()
+    admission = stages.admission
+    with admission.lock:
         waiting = len(admission.waiting)
-        return PoolStats(workers=pool.sizing.workers, running=pool.running + admission.tickets - waiting,
-                         queued=pool.queued + waiting)
+        return PoolStats(workers=stages.sizing.workers, running=admission.tickets - waiting, queued=waiting)
 
 
 def queue_depth() -> int:
