@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import rmbg, usage
+from api import jobs, rmbg, usage
 from api.errors import install_error_handlers
 
 api = NinjaAPI(
@@ -19,3 +19,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", rmbg.router)
 api.add_router("", usage.router)
+api.add_router("", jobs.router)

@@ -2,7 +2,7 @@
 
 from ninja.security import APIKeyHeader
 
-from accounts.errors import InvalidApiKey
+from accounts.errors import CredentialsRequired, InvalidApiKey
 from accounts.services import caller_identify
 
 
@@ -39,3 +39,15 @@ class ApiKeyRequired(APIKeyHeader):
         if not key:
             raise InvalidApiKey()
         return _identify(request, key, bearer=None)  # usage is read with an API key only
+
+
+class KeyOrTokenRequired(APIKeyHeader):
+    """`x-api-key` or a web-app Bearer token; anonymous callers are refused (401)."""
+
+    param_name = "x-api-key"
+
+    def authenticate(self, request, key):
+        caller = _identify(request, key, bearer=_bearer(request))
+        if caller.user is None:
+            raise CredentialsRequired()
+        return caller

@@ -44,3 +44,22 @@ def upload_read(request) -> Upload:
     empty_file_input = upload is None and "image" in request.POST and request.POST["image"] == ""
     options = form_parse(fields, image_present=upload is not None, empty_file_input=empty_file_input)
     return Upload(fields=fields, data=upload.read(), filename=upload.name, options=options)
+
+
+@dataclass(frozen=True)
+class BatchUpload:
+    fields: dict[str, str]
+    files: list[tuple[str, bytes]]  # (filename, bytes) of every `image` part, in order
+
+
+def batch_read(request) -> BatchUpload:
+    """Every `image` part and the string fields of a batch form (POST /api/jobs); the caller
+    validates them. Reads the body: call it off the event loop."""
+    try:
+        fields = {key: request.POST.get(key, "") for key in request.POST}
+        parts = request.FILES.getlist("image")
+    except MultiPartParserError:
+        fields, parts = {}, []
+    except SuspiciousOperation as exc:
+        raise FormUnreadable() from exc
+    return BatchUpload(fields=fields, files=[(part.name, part.read()) for part in parts])

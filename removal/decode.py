@@ -147,12 +147,21 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
+def header_check(data: bytes, filename: str) -> ImageFile.ImageFile:
+    """SPEC's checks that need no pixels (name, bytes, signature, dimensions): the opened header.
+
+    Batch jobs run it on every file before accepting them; image_load continues from it.
+    """
+    _check_name(filename)
+    header = _open_header(data, _check_bytes(data))
+    _check_dimensions(*header.size)
+    return header
+
+
 def image_load(data: bytes, filename: str) -> LoadedImage:
     """Validate and decode an upload. Raises ImageRejected with SPEC's exact message."""
-    _check_name(filename)
-    kind = _check_bytes(data)
-    header = _open_header(data, kind)
-    _check_dimensions(*header.size)
+    header = header_check(data, filename)
+    kind = header.format.lower()
     source_mode = header.mode
     icc = header.info.get("icc_profile")
     try:
