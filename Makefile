@@ -1,4 +1,5 @@
 # Cutout: `make run` serves the app, `make test` runs lint and the whole suite.
+# `make run` also starts one Celery worker for batch jobs (scripts/with_worker.py) and stops it with the server.
 # Both work on a fresh machine: they create .venv, install, provision the model and
 # make sure Redis is there (REDIS_URL if it answers, else a private redis-server).
 
@@ -42,8 +43,8 @@ chromium:
 
 run: model migrate static
 	@echo "Cutout: http://$(HOST):$(PORT)/"
-	WARM_UP=true $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
-	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
+	WARM_UP=true $(PY) scripts/with_redis.py -- $(PY) scripts/with_worker.py -- \
+	  $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
 # ruff, then the import contracts of pyproject.toml (the layers of docs/architecture.md).
 lint: $(STAMP)

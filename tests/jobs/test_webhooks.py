@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 from accounts.services import webhook_secret_get, webhook_secret_rotate
 from jobs.webhooks import SIGNATURE_HEADER, signature_verify
@@ -62,3 +63,26 @@ def test_it_shows_and_rotates_the_signing_secret_in_the_profile(client, alice):
     client.post("/profile/webhook-secret/rotate/")
     assert webhook_secret_get(user=alice) != secret
     assert webhook_secret_get(user=alice) in client.get("/profile/").content.decode()
+
+
+def readme_verify():
+    """The README's verification code, exactly as documented."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = readme.split("<!-- verify-signature -->\n```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 (our own README)
+    return namespace["verify"]
+
+
+def test_it_is_verified_by_the_readme_code_and_a_tampered_event_is_not(client, alice, api_key_for, worker, receiver):
+    verify = readme_verify()
+    hook = receiver()
+    key = api_key_for(alice)
+    submit(client, key, uploads(1), callback_url=hook.url)
+    hook.wait(1)
+    headers, body, _ = hook.requests[0]
+    secret, header = webhook_secret_get(user=alice), headers[SIGNATURE_HEADER]
+    assert verify(secret, header, body)
+    assert not verify(secret, header, body.replace(b'"job.completed"', b'"job.complete"'))
+    assert not verify(secret, header.replace("v1=", "v1=0"), body)
+    assert not verify("whsec_other", header, body)
