@@ -158,7 +158,9 @@ def _item_claim(item_id: int) -> Item | None:
         status=Item.Status.RUNNING, attempts=F("attempts") + 1, started=timezone.now())
     if not claimed:
         return None
-    return Item.objects.select_related("job", "job__user").get(pk=item_id)
+    item = Item.objects.select_related("job", "job__user").get(pk=item_id)
+    Job.objects.filter(pk=item.job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING)
+    return item
 
 
 def _source_read(name: str) -> bytes:
