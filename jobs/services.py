@@ -10,6 +10,7 @@ the remaining items fail with the no-credits error and cost nothing, and cancell
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from accounts.services import Caller, webhook_secret_get
 from billing.charge import credit_held
 from core.errors import DOMAIN_ERRORS, error_body
 from core.storage import files_delete, signed_url
-from jobs import webhooks
+from jobs import metrics, webhooks
 from jobs.errors import JobNotFound, ResultLinkInvalid
 from jobs.models import Item, Job
 from removal import pipeline
@@ -203,12 +204,15 @@ def item_process(*, item_id: int) -> None:
     item = _item_claim(item_id)
     if item is None:
         return
+    started = time.perf_counter()
     try:
         result, name = async_to_sync(_item_cutout)(item)
     except DOMAIN_ERRORS as exc:  # credit_held already turned anything unexpected into ProcessingFailed
         _item_failed(item, exc)
+        metrics.item_timed(outcome="failed", seconds=time.perf_counter() - started)
     else:
         _item_done(item, result, name)
+        metrics.item_timed(outcome="done", seconds=time.perf_counter() - started)
     job_settle(job_id=item.job_id)
 
 

@@ -36,6 +36,9 @@ def test_it_runs_a_job_on_the_worker_and_charges_one_credit_per_item(client, ali
     assert result.status_code == 200
     body = b"".join(result.streaming_content)
     assert body.startswith(b"\x89PNG") and len(body) == first["bytes"]
+    from jobs.metrics import BATCH_ITEM_SECONDS  # observed by the worker (in this process here)
+
+    assert BATCH_ITEM_SECONDS.labels(outcome="done")._sum.get() > 0
 
 
 def test_it_fails_the_items_past_the_last_credit_and_charges_only_the_delivered(
@@ -148,3 +151,11 @@ def test_it_purges_jobs_past_retention_with_their_files(client, alice, api_key_f
     assert not Job.objects.filter(pk=old["id"]).exists() and not Item.objects.filter(job_id=old["id"]).exists()
     assert not any(path.exists() for path in old_files)
     assert Job.objects.filter(pk=fresh["id"]).exists()
+
+
+def test_it_shows_the_batch_queue_in_metrics(client, alice, api_key_for, settings):
+    settings.METRICS_TOKEN = "metrics-secret"
+    submit(client, api_key_for(alice), uploads(3))  # no worker: all three wait
+    text = client.get("/metrics", headers={"Authorization": "Bearer metrics-secret"}).content.decode()
+    assert 'cutout_batch_items{status="queued"} 3.0' in text
+    assert 'cutout_batch_items{status="running"} 0.0' in text
