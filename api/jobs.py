@@ -14,6 +14,11 @@ from jobs import services
 
 router = Router(tags=["Batch jobs"])
 
+
+def _base(request) -> str:
+    """Links in the answer use the address the client reached us at (behind TRUSTED_PROXIES too)."""
+    return request.build_absolute_uri("/").rstrip("/")
+
 ERRORS_JOBS = {code: ErrorOut for code in (400, 401, 403, 404, 429, 500, 503)}
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 JOBS_OPENAPI = {
@@ -45,14 +50,15 @@ def jobs_submit(request):
     ratelimit.ratelimit_check(caller=caller)
     upload = batch_read(request)
     job = services.job_submit(caller=caller, files=upload.files, fields=upload.fields)
-    return JsonResponse(services.job_view(job), status=202)
+    return JsonResponse(services.job_view(job, base_url=_base(request)), status=202)
 
 
 @router.get("/api/jobs", auth=KeyOrTokenRequired(), response={200: dict} | ERRORS_JOBS,
             summary="Your batch jobs, newest first", operation_id="jobs_list")
 def jobs_list(request, page: int = 1):
     result = services.jobs_list(user=request.auth.user, page=page)
-    return JsonResponse({"jobs": [services.job_view(job, items=False) for job in result.jobs],
+    return JsonResponse({"jobs": [services.job_view(job, base_url=_base(request), items=False)
+                                  for job in result.jobs],
                          "page": result.page, "pages": result.pages, "total": result.total})
 
 
@@ -60,16 +66,21 @@ def jobs_list(request, page: int = 1):
             summary="A result image (the signed, expiring link a job gives)", operation_id="jobs_result")
 def jobs_result(request, token: str):
     handle, content_type = services.result_open(token=token)
-    return FileResponse(handle, content_type=content_type)
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @router.get("/api/jobs/{job_id}", auth=KeyOrTokenRequired(), response={200: dict} | ERRORS_JOBS,
             summary="A batch job: status, items, result links", operation_id="jobs_get")
 def jobs_get(request, job_id: str):
-    return JsonResponse(services.job_view(services.job_get(user=request.auth.user, job_id=job_id)))
+    job = services.job_get(user=request.auth.user, job_id=job_id)
+    return JsonResponse(services.job_view(job, base_url=_base(request)))
 
 
 @router.delete("/api/jobs/{job_id}", auth=KeyOrTokenRequired(), response={200: dict} | ERRORS_JOBS,
                summary="Cancel the items no worker has started", operation_id="jobs_cancel")
 def jobs_cancel(request, job_id: str):
-    return JsonResponse(services.job_view(services.job_cancel(user=request.auth.user, job_id=job_id)))
+    job = services.job_cancel(user=request.auth.user, job_id=job_id)
+    return JsonResponse(services.job_view(job, base_url=_base(request)))

@@ -248,14 +248,14 @@ def _unix(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment else None
 
 
-def result_url(item: Item) -> str:
+def result_url(item: Item, *, base_url: str) -> str:
     """A signed, expiring URL of the result: S3's presigned URL, or our own signed link to local files."""
     download = f"{os.path.splitext(item.filename)[0]}.{item.result.rsplit('.', 1)[-1]}"
     remote = signed_url(item.result, content_type=item.content_type, download_name=download)
     if remote:
         return remote
     token = signing.dumps({"n": item.result, "ct": item.content_type}, salt=_RESULT_SALT, compress=True)
-    return f"{settings.SITE_URL}/api/jobs/results/{token}"
+    return f"{base_url}/api/jobs/results/{token}"
 
 
 def result_open(*, token: str) -> tuple[object, str]:
@@ -267,11 +267,11 @@ def result_open(*, token: str) -> tuple[object, str]:
         raise ResultLinkInvalid() from None
 
 
-def item_view(item: Item) -> dict:
+def item_view(item: Item, *, base_url: str) -> dict:
     view = {"index": item.index, "filename": item.filename, "status": item.status, "attempts": item.attempts}
     if item.status == Item.Status.DONE:
-        view |= {"url": result_url(item), "content_type": item.content_type, "width": item.width,
-                 "height": item.height, "bytes": item.bytes}
+        view |= {"url": result_url(item, base_url=base_url), "content_type": item.content_type,
+                 "width": item.width, "height": item.height, "bytes": item.bytes}
     if item.error:
         view["error"] = item.error
     return view
@@ -284,15 +284,17 @@ def _callback_view(job: Job) -> dict | None:
             "last_status": job.callback_last_status, "delivered_at": _unix(job.callback_delivered_at)}
 
 
-def job_view(job: Job, *, items: bool = True) -> dict:
-    """The job as the API, the list and the webhook show it."""
+def job_view(job: Job, *, base_url: str = "", items: bool = True) -> dict:
+    """The job as the API, the list and the webhook show it. Links start with `base_url` (the address
+    the client used), SITE_URL when there is no request (the webhook)."""
+    base_url = base_url or settings.SITE_URL
     rows = list(job.items.all())
     counts = {status: sum(1 for row in rows if row.status == status) for status in Item.Status.values}
     view = {"id": job.pk, "object": "job", "status": job.status, "created": _unix(job.created),
             "finished": _unix(job.finished), "counts": counts, "callback": _callback_view(job),
-            "status_url": f"{settings.SITE_URL}/api/jobs/{job.pk}"}
+            "status_url": f"{base_url}/api/jobs/{job.pk}"}
     if items:
-        view["items"] = [item_view(row) for row in rows]
+        view["items"] = [item_view(row, base_url=base_url) for row in rows]
     return view
 
 
