@@ -86,3 +86,27 @@ def test_it_is_verified_by_the_readme_code_and_a_tampered_event_is_not(client, a
     assert not verify(secret, header, body.replace(b'"job.completed"', b'"job.complete"'))
     assert not verify(secret, header.replace("v1=", "v1=0"), body)
     assert not verify("whsec_other", header, body)
+
+
+def test_it_backs_off_exponentially_and_gives_up_after_the_retry_window(alice, jobs_settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.models import Job
+    from jobs.services import webhook_attempt
+    from tests.jobs.conftest import Receiver
+
+    hook = Receiver(fail_first=100)
+    try:
+        job = Job.objects.create(user=alice, callback_url=hook.url, event_id="evt_test", status="done",
+                                 finished=timezone.now())
+        jobs_settings.JOBS_WEBHOOK_BACKOFF = 30
+        assert [webhook_attempt(job_id=job.pk) for _ in range(3)] == [30, 60, 120]
+        Job.objects.filter(pk=job.pk).update(finished=timezone.now() - timedelta(hours=24))
+        assert webhook_attempt(job_id=job.pk) is None  # the next wait would end past the 24 h window
+        job.refresh_from_db()
+        assert (job.callback_attempts, job.callback_last_status, job.callback_delivered_at) == (4, 503, None)
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
