@@ -24,13 +24,14 @@ from django.core.paginator import EmptyPage, Paginator
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.services import Caller, webhook_secret_get
 from billing.charge import credit_held
 from core.errors import DOMAIN_ERRORS, error_body
 from core.storage import files_delete, signed_url
 from jobs import metrics, webhooks
-from jobs.errors import JobNotFound, ResultLinkInvalid
+from jobs.errors import JobNotFound, QueueUnavailable, ResultLinkInvalid
 from jobs.models import Item, Job
 from removal import pipeline
 from removal.decode import header_check
@@ -95,17 +96,25 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     options = _options_check(fields, errors)
     callback_url = _callback_check(fields.get("callback_url", ""), errors)
     errors.raise_any()
-    job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip)
-    items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))
-             for index, (name, data) in enumerate(files)]
-    Item.objects.bulk_create(items)
-    transaction.on_commit(lambda: _items_enqueue(job))
+    with transaction.atomic():
+        job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip)
+        items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))
+                 for index, (name, data) in enumerate(files)]
+        Item.objects.bulk_create(items)
+    _items_enqueue(job)
     return job
 
 
 def _items_enqueue(job: Job) -> None:
-    for item_id in job.items.values_list("pk", flat=True):
-        current_app.send_task(ITEM_TASK, args=[item_id])
+    """One task per item, after the rows are committed (a worker may start at once). A broker that
+    cannot take them gets the job discarded and a 503: better than a job that never starts."""
+    try:
+        for item_id in job.items.values_list("pk", flat=True):
+            current_app.send_task(ITEM_TASK, args=[item_id])
+    except OperationalError as exc:
+        files_delete(job.items.values_list("source", flat=True))
+        job.delete()  # a task already sent finds no item and does nothing
+        raise QueueUnavailable() from exc
 
 
 # --- read, list, cancel ----------------------------------------------------------------------

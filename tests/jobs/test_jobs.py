@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -159,3 +160,35 @@ def test_it_shows_the_batch_queue_in_metrics(client, alice, api_key_for, setting
     text = client.get("/metrics", headers={"Authorization": "Bearer metrics-secret"}).content.decode()
     assert 'cutout_batch_items{status="queued"} 3.0' in text
     assert 'cutout_batch_items{status="running"} 0.0' in text
+
+
+@pytest.fixture
+def broker_down(private_redis, settings):
+    """The Celery app publishing to a Redis this test has stopped (credits stay on the test's Redis)."""
+    from config.celery import app
+
+    def pool_reset():  # kombu's global pools, the app's, and the producer pool built on them
+        from kombu import pools
+
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    settings.REDIS_URL = settings.CELERY_BROKER_URL
+    saved = app.conf.broker_url
+    app.conf.broker_url = private_redis.url
+    pool_reset()
+    private_redis.stop()
+    yield
+    app.conf.broker_url = saved
+    pool_reset()
+
+
+def test_it_answers_503_and_keeps_nothing_when_the_broker_is_down(client, alice, api_key_for, broker_down,
+                                                                   jobs_settings):
+    response = submit(client, api_key_for(alice), uploads(2))
+    assert response.status_code == 503
+    assert response.json() == {"error": "Service temporarily unavailable, please retry shortly.", "status": 503}
+    assert response["Retry-After"] == "5"
+    assert not Job.objects.exists() and not Item.objects.exists()
+    assert not [path for path in Path(jobs_settings.MEDIA_ROOT).rglob("*") if path.is_file()]
