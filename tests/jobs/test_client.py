@@ -42,3 +42,18 @@ def test_it_runs_a_folder_through_cutout_batch_and_resumes_without_paying_twice(
     assert "1 processed, 2 skipped" in capsys.readouterr().out
     assert (out / "p0.png").exists() and not (out / STATE_FILE).exists()
     assert LedgerEntry.objects.filter(user=alice, kind="charge", state="committed").count() == 4
+
+
+def test_it_splits_a_folder_into_jobs_of_at_most_100_images_and_48_mb(tmp_path):
+    from cutout_client.cli import JOB_BYTES, Job, _chunks
+
+    def job(name: str, size: int) -> Job:
+        path = tmp_path / name
+        with open(path, "wb") as handle:
+            handle.truncate(size)
+        return Job(path, tmp_path / "out" / name)
+
+    small = [job(f"s{i}.png", 10) for i in range(150)]
+    assert [len(group) for group in _chunks(small, 100)] == [100, 50]
+    big = [job(f"b{i}.png", JOB_BYTES // 3) for i in range(7)]
+    assert [len(group) for group in _chunks(big, 100)] == [3, 3, 1]

@@ -204,6 +204,23 @@ def _batch_follow(client: Client, job_id: str, pairs: list[list[str]], args, sum
     client.jobs_wait(job_id, poll_interval=args.poll, on_progress=progress)
 
 
+JOB_BYTES = 48 * 1024 * 1024  # a request body is limited to 51 MB: leave room for the form framing
+
+
+def _chunks(jobs: list[Job], count: int) -> list[list[Job]]:
+    """Consecutive groups of at most `count` images and JOB_BYTES bytes (one image may exceed it alone)."""
+    groups: list[list[Job]] = []
+    size = 0
+    for job in jobs:
+        nbytes = job.source.stat().st_size
+        if not groups or len(groups[-1]) >= count or size + nbytes > JOB_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(job)
+        size += nbytes
+    return groups
+
+
 def _batch(args: argparse.Namespace, client: Client) -> int:
     plan = jobs_plan([str(args.input_dir)], args.output_dir, args.format, recursive=args.recursive)
     pending = _state_load(args.output_dir)
@@ -212,9 +229,7 @@ def _batch(args: argparse.Namespace, client: Client) -> int:
     todo = [job for job in plan if str(job.source) not in in_flight]
     summary.skipped = sum(1 for job in todo if job.target.exists())
     todo = [job for job in todo if not job.target.exists()]
-    chunk = max(1, min(args.chunk, 100))
-    for start in range(0, len(todo), chunk):
-        part = todo[start:start + chunk]
+    for part in _chunks(todo, max(1, min(args.chunk, 100))):
         job = client.jobs_submit([job.source for job in part], format=args.format)
         pending[job["id"]] = [[str(job.source), str(job.target)] for job in part]
         _state_save(args.output_dir, pending)
