@@ -263,6 +263,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = max(100, JOBS_MAX_ITEMS * 2)
 JOBS_RETENTION_HOURS = env_int("JOBS_RETENTION_HOURS", 24, minimum=1)  # then `manage.py batch_purge`
 JOBS_RESULT_URL_MAX_AGE = env_int("JOBS_RESULT_URL_MAX_AGE", 3600, minimum=10)  # seconds a result URL lives
 JOBS_PAGE_SIZE = env_int("JOBS_PAGE_SIZE", 20, minimum=1)
+# An item whose task failed outside the charged run (database, storage) is retried 5 times, after
+# BACKOFF × 1, 2, 4, 8, 16 seconds, then failed with "Image processing failed".
+JOBS_ITEM_RETRY_BACKOFF = float(env_str("JOBS_ITEM_RETRY_BACKOFF", "1"))
 # Webhooks: 10 s per attempt; retried after BACKOFF * 2**n seconds (capped at an hour) for RETRY_HOURS.
 JOBS_WEBHOOK_TIMEOUT = env_int("JOBS_WEBHOOK_TIMEOUT", 10, minimum=1)
 JOBS_WEBHOOK_BACKOFF = float(env_str("JOBS_WEBHOOK_BACKOFF", "30"))

@@ -35,7 +35,7 @@ from jobs.errors import JobNotFound, QueueUnavailable, ResultLinkInvalid
 from jobs.models import Item, Job
 from removal import pipeline
 from removal.decode import header_check
-from removal.errors import NO_IMAGE_PROVIDED, ImageRejected, ValidationFailed
+from removal.errors import NO_IMAGE_PROVIDED, PROCESSING_FAILED, ImageRejected, ValidationFailed
 from removal.fields import FieldErrors
 from removal.options import options_parse
 from removal.render import RenderResult
@@ -223,6 +223,14 @@ def item_process(*, item_id: int) -> None:
         _item_done(item, result, name)
         metrics.item_timed(outcome="done", seconds=time.perf_counter() - started)
     job_settle(job_id=item.job_id)
+
+
+def item_abandon(*, item_id: int) -> None:
+    """The task gave up on an item after its retries: failed, charged nothing, the job settles."""
+    unfinished = Item.objects.filter(pk=item_id, status__in=_UNFINISHED)
+    body = error_body(status=500, message=PROCESSING_FAILED)
+    if unfinished.update(status=Item.Status.FAILED, error=body, finished=timezone.now()):
+        job_settle(job_id=Item.objects.get(pk=item_id).job_id)
 
 
 def _job_status(statuses: set[str]) -> str:

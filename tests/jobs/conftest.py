@@ -47,16 +47,20 @@ def jobs_settings(settings, tmp_path):
     return settings
 
 
-@pytest.fixture
-def worker(redis_client, transactional_db, jobs_settings):
+def worker_running(settings):
     """One Celery worker (solo pool) in a thread of this process, consuming the real broker."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    app.conf.broker_url = jobs_settings.CELERY_BROKER_URL
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
-                      shutdown_timeout=20) as running:
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    return start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
+                        shutdown_timeout=20)
+
+
+@pytest.fixture
+def worker(redis_client, transactional_db, jobs_settings):
+    with worker_running(jobs_settings) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.models import LedgerEntry
 from jobs.models import Item, Job
-from tests.jobs.conftest import submit, uploads, wait_final
+from tests.jobs.conftest import submit, uploads, wait_final, worker_running
 
 MONTHLY_LIMIT = "You've reached your monthly limit. Consider purchasing more credits."
 
@@ -192,3 +192,17 @@ def test_it_answers_503_and_keeps_nothing_when_the_broker_is_down(client, alice,
     assert response["Retry-After"] == "5"
     assert not Job.objects.exists() and not Item.objects.exists()
     assert not [path for path in Path(jobs_settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+
+
+def test_it_retries_an_item_whose_source_file_is_gone_then_fails_it_without_a_charge(
+        client, alice, api_key_for, transactional_db, jobs_settings):
+    jobs_settings.JOBS_ITEM_RETRY_BACKOFF = 0.01
+    key = api_key_for(alice)
+    job = submit(client, key, uploads(2)).json()
+    # lost before a worker could read it (the storage failed): not an error of the image or the account
+    Path(jobs_settings.MEDIA_ROOT, Item.objects.get(job_id=job["id"], index=1).source).unlink()
+    with worker_running(jobs_settings):
+        final = wait_final(client, key, job["id"])
+    assert [item["status"] for item in final["items"]] == ["done", "failed"]
+    assert final["items"][1]["error"] == {"error": "Image processing failed", "status": 500}
+    assert final["status"] == "partial" and charged(alice) == 1
