@@ -1,4 +1,5 @@
 # Cutout: `make run` serves the app, `make test` runs the linters and the whole suite.
+# `make run` also starts one Celery worker for batch jobs (scripts/with_worker.py) and stops it with the server.
 # Both work on a fresh machine: they create .venv, install, provision the model and
 # make sure Redis is there (REDIS_URL if it answers, else a private redis-server).
 #
@@ -94,8 +95,8 @@ chromium:
 # --- the two commands ------------------------------------------------------------------------
 run: $(MODEL) $(MIGRATED) $(MANIFEST)
 	@echo "Cutout: http://$(HOST):$(PORT)/"
-	WARM_UP=true PORT=$(PORT) $(PY) scripts/with_redis.py -- $(PY) -m uvicorn config.asgi:application \
-	  --host $(HOST) --port $(PORT) --ws websockets --no-access-log
+	WARM_UP=true PORT=$(PORT) $(PY) scripts/with_redis.py -- $(PY) scripts/with_worker.py -- \
+	  $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
 # Static types of the packages we keep typed (settings: [tool.mypy] in pyproject.toml).
 TYPED := removal billing core

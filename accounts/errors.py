@@ -15,6 +15,13 @@ class InvalidApiKey(AuthError):
     message = "invalid api key"
 
 
+class CredentialsRequired(AuthError):
+    """An endpoint with no anonymous use (batch jobs) called without a key or a token."""
+
+    status = 401
+    message = "An API key (x-api-key) or a user token (Authorization: Bearer) is required"
+
+
 class InvalidUserToken(AuthError):
     """A Bearer user token that is forged, expired, or revoked by logout or a password change."""
 

@@ -44,6 +44,9 @@ class AccountState(models.Model):
     )
     # Bumped on logout: every user token carries the generation it was issued in.
     token_generation = models.PositiveIntegerField(default=0)
+    # Signs batch-job webhooks (Cutout-Signature); kept readable because signing needs it. Shown in
+    # the profile, rotatable there.
+    webhook_secret = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"account state of user {self.user_id}"

@@ -233,3 +233,30 @@ def _password_fingerprint(user) -> str:
     # get_session_auth_hash() is an HMAC of the password hash; hash it again so the token
     # (readable, only signed) does not carry a value that also authenticates sessions.
     return hashlib.sha256(user.get_session_auth_hash().encode()).hexdigest()[:16]
+
+
+# --- webhook signing secret (batch jobs) ----------------------------------------------------
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def _webhook_secret_new() -> str:
+    return WEBHOOK_SECRET_PREFIX + secrets.token_hex(24)
+
+
+def webhook_secret_get(*, user) -> str:
+    """The user's webhook signing secret, created on first use."""
+    state, _ = AccountState.objects.get_or_create(user=user)
+    if not state.webhook_secret:
+        unset = AccountState.objects.filter(pk=state.pk, webhook_secret="")
+        unset.update(webhook_secret=_webhook_secret_new())  # two first uses at once: one secret wins
+        state.refresh_from_db(fields=["webhook_secret"])
+    return state.webhook_secret
+
+
+def webhook_secret_rotate(*, user) -> str:
+    """A new secret; webhooks signed from now on use it (the old one stops verifying)."""
+    state, _ = AccountState.objects.get_or_create(user=user)
+    state.webhook_secret = _webhook_secret_new()
+    state.save(update_fields=["webhook_secret"])
+    return state.webhook_secret

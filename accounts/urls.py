@@ -10,4 +10,5 @@ urlpatterns = [
     path("profile/keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("profile/verify-email/", views.verification_resend, name="verification_resend"),
     path("profile/token/", views.user_token, name="user_token"),
+    path("profile/webhook-secret/rotate/", views.webhook_secret_rotate, name="webhook_secret_rotate"),
 ]

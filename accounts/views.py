@@ -57,6 +57,14 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def webhook_secret_rotate(request: HttpRequest) -> HttpResponse:
+    services.webhook_secret_rotate(user=request.user)
+    messages.success(request, "Webhook signing secret rotated. New webhooks are signed with it.")
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
 def verification_resend(request: HttpRequest) -> HttpResponse:
     if services.email_is_verified(user=request.user):
         messages.info(request, "Your email address is already verified.")
@@ -90,6 +98,7 @@ def _profile_render(request: HttpRequest, form: ApiKeyCreateForm, *, status: int
         "new_key": revealed,
         # the usage line names the address the visitor reached us at, as the landing page's snippets do
         "base_url": request.build_absolute_uri("/").rstrip("/"),
+        "webhook_secret": services.webhook_secret_get(user=request.user),
     }
     response = render(request, "accounts/profile.html", context, status=status)
     if _REVEAL_COOKIE in request.COOKIES:

@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import models, rmbg, usage
+from api import jobs, models, rmbg, usage
 from api.errors import install_error_handlers
 
 api = NinjaAPI(
@@ -23,3 +23,4 @@ install_error_handlers(api)
 api.add_router("", rmbg.router)
 api.add_router("", usage.router)
 api.add_router("", models.router)
+api.add_router("", jobs.router)

@@ -8,7 +8,7 @@ a scheme after the auth object's class, so both endpoints use the same `ApiKey` 
 
 from ninja.security import APIKeyHeader, HttpBearer
 
-from accounts.errors import InvalidApiKey
+from accounts.errors import CredentialsRequired, InvalidApiKey
 from accounts.services import caller_identify
 
 
@@ -40,13 +40,17 @@ class ApiKey(APIKeyHeader):
         "uncharged test calls. Sent as the `x-api-key` header."
     )
 
-    def __init__(self, *, required: bool) -> None:
+    def __init__(self, *, required: bool, anonymous: bool = True) -> None:
         self.required = required
+        self.anonymous = anonymous  # with required=False: may nobody call (the anonymous trial)?
         super().__init__()
 
     def authenticate(self, request, key):
         if not self.required:
-            return _identify(request, key, bearer=_bearer(request))
+            caller = _identify(request, key, bearer=_bearer(request))
+            if caller.user is None and not self.anonymous:
+                raise CredentialsRequired()
+            return caller
         if not key:
             raise InvalidApiKey()
         return _identify(request, key, bearer=None)  # usage is read with an API key only
@@ -64,3 +68,8 @@ class BearerToken(HttpBearer):
 def key_token_or_anonymous() -> list:
     """POST /rmbg: an API key, a user token, or the anonymous trial (SPEC §1's order)."""
     return [ApiKey(required=False), BearerToken()]
+
+
+def key_or_token() -> list:
+    """Batch jobs: an API key or a user token; anonymous callers are refused (401)."""
+    return [ApiKey(required=False, anonymous=False), BearerToken()]

@@ -9,6 +9,10 @@ The launcher also turns WARM_UP on (each process loads the model before taking t
 for N > 1, points PROMETHEUS_MULTIPROC_DIR at an emptied directory so /metrics adds up all
 processes. uvicorn restarts a worker that dies. TLS and client addresses are the business of the
 proxy in front and of Django (TRUSTED_PROXIES), so uvicorn's own proxy-header handling is off.
+
+Batch jobs run elsewhere: `celery -A config worker --concurrency M` on the same or other machines
+(config/celery.py). Web processes only take uploads and answer polls, so add web processes for
+request load and workers for batch throughput, independently (docs/deploy.md, "Batch workers").
 """
 
 import argparse

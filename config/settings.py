@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "billing",
     "api",
     "editor",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,36 @@ USER_TOKEN_MAX_AGE = env_int("USER_TOKEN_MAX_AGE", 15 * 60, minimum=60)  # lifet
 # Uploaded originals, masks and results of the browser editor are deleted after this many days
 # by `python manage.py jobs_purge` (run it daily).
 EDITOR_RETENTION_DAYS = env_int("EDITOR_RETENTION_DAYS", 7, minimum=1)
+
+# --- batch jobs (jobs/, issue 18) ---
+# Celery carries one task per item and per webhook delivery; the job's state lives in the database.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)  # amqp://... for RabbitMQ
+CELERY_TASK_IGNORE_RESULT = True  # no result backend
+CELERY_TASK_ACKS_LATE = True  # a task is acknowledged when done: a dead worker's item is re-delivered
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: a worker holds one item, the others stay queued
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "cutout"
+# The Redis transport re-delivers a task nobody acknowledged after this many seconds; it must exceed
+# the longest item and the longest webhook backoff countdown, or a task runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200, minimum=60),
+}
+JOBS_MAX_ITEMS = env_int("JOBS_MAX_ITEMS", 100, minimum=1)  # image parts per POST /api/jobs
+# Django refuses a form with more files than this before our check could say "at most N images".
+DATA_UPLOAD_MAX_NUMBER_FILES = max(100, JOBS_MAX_ITEMS * 2)
+JOBS_RETENTION_HOURS = env_int("JOBS_RETENTION_HOURS", 24, minimum=1)  # then `manage.py batch_purge`
+JOBS_RESULT_URL_MAX_AGE = env_int("JOBS_RESULT_URL_MAX_AGE", 3600, minimum=10)  # seconds a result URL lives
+JOBS_PAGE_SIZE = env_int("JOBS_PAGE_SIZE", 20, minimum=1)
+# An item whose task failed outside the charged run (database, storage) is retried 5 times, after
+# BACKOFF × 1, 2, 4, 8, 16 seconds, then failed with "Image processing failed".
+JOBS_ITEM_RETRY_BACKOFF = float(env_str("JOBS_ITEM_RETRY_BACKOFF", "1"))
+# Webhooks: 10 s per attempt; retried after BACKOFF * 2**n seconds (capped at an hour) for RETRY_HOURS.
+JOBS_WEBHOOK_TIMEOUT = env_int("JOBS_WEBHOOK_TIMEOUT", 10, minimum=1)
+JOBS_WEBHOOK_BACKOFF = float(env_str("JOBS_WEBHOOK_BACKOFF", "30"))
+JOBS_WEBHOOK_RETRY_HOURS = env_int("JOBS_WEBHOOK_RETRY_HOURS", 24, minimum=1)
+# callback_url must be https; plain http only to these hosts (an operator's internal receivers).
+JOBS_CALLBACK_HTTP_HOSTS = env_list("JOBS_CALLBACK_HTTP_HOSTS")
 
 # --- production ---
 # SECURE turns on secure cookies, HSTS and the HTTP → HTTPS redirect. Default: on when DEBUG is off

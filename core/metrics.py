@@ -45,6 +45,16 @@ POOL_WORKERS = Gauge("cutout_pipeline_workers", "Pipeline worker threads", multi
 WEBSOCKETS = Gauge("cutout_websocket_connections", "Open editor websockets", multiprocess_mode="livesum")
 
 
+# Apps with gauges read at scrape time (the batch queue in the database) register a refresher here.
+_SCRAPE_HOOKS: list = []
+
+
+def scrape_hook_add(hook) -> None:
+    """Call `hook()` before each /metrics answer (registered once, from an AppConfig.ready)."""
+    if hook not in _SCRAPE_HOOKS:
+        _SCRAPE_HOOKS.append(hook)
+
+
 def image_processed(*, source: str) -> None:
     """One image made for an `api`, `app` or `anonymous` caller."""
     IMAGES_PROCESSED.labels(source=source).inc()
@@ -92,6 +102,8 @@ def metrics_view(request):
     if not _authorized(request):
         return JsonResponse({"error": "Forbidden", "status": 403}, status=403)
     pool_gauges_refresh()
+    for hook in _SCRAPE_HOOKS:
+        hook()
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))  # text or OpenMetrics
     return HttpResponse(encoder(_registry()), content_type=content_type)
 

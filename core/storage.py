@@ -6,6 +6,7 @@ Objects are private (`default_acl="private"`); the editor hands its owner a shor
 """
 
 import functools
+import logging
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ from django.core.files.storage import default_storage
 from django.utils.http import content_disposition_header
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
+
+log = logging.getLogger(__name__)
 
 
 def s3_options(*, bucket: str, endpoint_url: str = "", region: str = "", location: str = "",
@@ -64,3 +67,12 @@ def storage_origin() -> str:
         return ""
     parts = urlsplit(default_storage.url("csp-probe"))
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def files_delete(names) -> None:
+    """Delete stored files (the editor's and batch jobs' purges); one that cannot be is logged, not fatal."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete %s", name, exc_info=True)

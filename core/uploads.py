@@ -49,3 +49,22 @@ def upload_read(request, *, url_allowed: bool = False) -> Upload:
     if upload is None:  # an image_url instead (form_parse made sure there is one)
         return Upload(fields=fields, data=None, filename=None, options=options)
     return Upload(fields=fields, data=upload.read(), filename=upload.name, options=options)
+
+
+@dataclass(frozen=True)
+class BatchUpload:
+    fields: dict[str, str]
+    files: list[tuple[str, bytes]]  # (filename, bytes) of every `image` part, in order
+
+
+def batch_read(request) -> BatchUpload:
+    """Every `image` part and the string fields of a batch form (POST /api/jobs); the caller
+    validates them. Reads the body: call it off the event loop."""
+    try:
+        fields = {key: request.POST.get(key, "") for key in request.POST}
+        parts = request.FILES.getlist("image")
+    except MultiPartParserError:
+        fields, parts = {}, []
+    except SuspiciousOperation as exc:
+        raise FormUnreadable() from exc
+    return BatchUpload(fields=fields, files=[(part.name, part.read()) for part in parts])

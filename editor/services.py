@@ -25,6 +25,7 @@ from accounts.services import Caller, client_ip, email_is_verified
 from billing import ratelimit
 from billing.charge import credit_held
 from core.errors import processing_failed
+from core.storage import files_delete
 from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher
@@ -107,14 +108,6 @@ def _stored_load(job: Job) -> tuple[bytes, Image.Image]:
         mask = Image.open(handle)
         mask.load()
     return data, mask.convert("L")
-
-
-def files_delete(names) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            log.warning("could not delete %s", name, exc_info=True)
 
 
 # --- async services ----------------------------------------------------------------------------

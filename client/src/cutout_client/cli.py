@@ -1,4 +1,4 @@
-"""`cutout remove IN... -o OUT_DIR [options]` and `cutout usage [options]`.
+"""`cutout remove IN... -o OUT_DIR [options]`, `cutout batch IN_DIR -o OUT_DIR` and `cutout usage [options]`.
 
 remove: files, folders (their images; `-r` to descend) and http(s) URLs (the server downloads
 them: `image_url`), N requests in flight over one
@@ -7,6 +7,10 @@ connection pool, one progress bar for the run, outputs that already exist are sk
 the credits charged (the sum of X-Credits-Charged). Exit status 1 when any image failed.
 With `--idempotency-key PREFIX` each image is sent with the key `PREFIX:<input>`, so running the
 same command again within 24 h (after a crash, say) replays answers instead of paying twice.
+
+batch: the same images as batch jobs of up to 100 (POST /api/jobs): no connection held per image,
+a progress bar as the workers settle items, results downloaded as they are done; an interrupted run
+resumes from OUT_DIR/.cutout-batch.json without submitting (or paying for) the same images twice.
 """
 
 from __future__ import annotations
@@ -86,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("--idempotency-key", metavar="PREFIX",
                         help="send each image with the key PREFIX:<input>; a rerun within 24 h "
                              "is not charged again")
+
+    batch = commands.add_parser("batch", help="submit a folder as batch jobs, then download the results")
+    batch.add_argument("input_dir", type=Path, metavar="IN_DIR", help="folder of images")
+    batch.add_argument("-o", "--output-dir", required=True, type=Path, metavar="OUT_DIR")
+    batch.add_argument("--format", default="webp", type=str.lower, choices=sorted(FORMAT_SUFFIXES),
+                       help="output format (default webp)")
+    batch.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
+    batch.add_argument("--chunk", type=int, default=100, help="images per job (the server takes at most 100)")
+    batch.add_argument("--poll", type=float, default=1.0, help="seconds between status polls (default 1)")
+    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     usage = commands.add_parser("usage", help="print plan, credits and usage")
     usage.add_argument("--year", type=int)
@@ -178,6 +192,92 @@ def _remove(args: argparse.Namespace, client: Client) -> int:
     return 1 if summary.failed else 0
 
 
+# --- batch ------------------------------------------------------------------------------------------
+# The jobs in flight are kept in OUT_DIR/.cutout-batch.json, so an interrupted run (Ctrl-C, a lost
+# connection) resumes: the next run follows those jobs instead of submitting their images again.
+
+STATE_FILE = ".cutout-batch.json"
+
+
+def _state_load(output_dir: Path) -> dict[str, list[list[str]]]:
+    path = output_dir / STATE_FILE
+    return json.loads(path.read_text())["jobs"] if path.exists() else {}
+
+
+def _state_save(output_dir: Path, jobs: dict[str, list[list[str]]]) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    partial = output_dir / (STATE_FILE + ".part")
+    partial.write_text(json.dumps({"jobs": jobs}))
+    partial.replace(output_dir / STATE_FILE)
+
+
+def _batch_follow(client: Client, job_id: str, pairs: list[list[str]], args, summary: Summary, bar) -> None:
+    """Wait for one job, downloading each result as soon as it is done."""
+    settled: set[int] = set()
+
+    def progress(job: dict) -> None:
+        for item in job["items"]:
+            index = item["index"]
+            if index in settled or item["status"] in ("queued", "running"):
+                continue
+            settled.add(index)
+            target = Path(pairs[index][1])
+            if item["status"] == "done":
+                client.job_result_save(item, target)
+                summary.done += 1
+                summary.credits += 1
+            else:
+                summary.failed += 1
+                message = item.get("error", {}).get("error", item["status"])
+                tqdm.write(f"failed: {pairs[index][0]}: {message}", file=sys.stderr)
+            bar.set_postfix(credits=summary.credits, failed=summary.failed, refresh=False)
+            bar.update(1)
+
+    client.jobs_wait(job_id, poll_interval=args.poll, on_progress=progress)
+
+
+JOB_BYTES = 48 * 1024 * 1024  # a request body is limited to 51 MB: leave room for the form framing
+
+
+def _chunks(jobs: list[Job], count: int) -> list[list[Job]]:
+    """Consecutive groups of at most `count` images and JOB_BYTES bytes (one image may exceed it alone)."""
+    groups: list[list[Job]] = []
+    size = 0
+    for job in jobs:
+        nbytes = job.source.stat().st_size
+        if not groups or len(groups[-1]) >= count or size + nbytes > JOB_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(job)
+        size += nbytes
+    return groups
+
+
+def _batch(args: argparse.Namespace, client: Client) -> int:
+    plan = jobs_plan([str(args.input_dir)], args.output_dir, args.format, recursive=args.recursive)
+    pending = _state_load(args.output_dir)
+    in_flight = {source for pairs in pending.values() for source, _ in pairs}
+    summary = Summary()
+    todo = [job for job in plan if str(job.source) not in in_flight]
+    summary.skipped = sum(1 for job in todo if job.target.exists())
+    todo = [job for job in todo if not job.target.exists()]
+    for part in _chunks(todo, max(1, min(args.chunk, 100))):
+        job = client.jobs_submit([job.source for job in part], format=args.format)
+        pending[job["id"]] = [[str(job.source), str(job.target)] for job in part]
+        _state_save(args.output_dir, pending)
+    total = sum(len(pairs) for pairs in pending.values())
+    bar = tqdm(total=total, unit="img", desc="cutout batch", disable=args.quiet or not total, file=sys.stderr)
+    for job_id, pairs in list(pending.items()):
+        _batch_follow(client, job_id, pairs, args, summary, bar)
+        del pending[job_id]
+        _state_save(args.output_dir, pending)
+    bar.close()
+    (args.output_dir / STATE_FILE).unlink(missing_ok=True)
+    print(f"{summary.done} processed, {summary.skipped} skipped (output exists), {summary.failed} failed; "
+          f"credits used: {summary.credits}")
+    return 1 if summary.failed else 0
+
+
 # --- usage ------------------------------------------------------------------------------------------
 
 
@@ -244,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     max_connections=max(10, concurrency)) as client:
             if args.command == "remove":
                 return _remove(args, client)
+            if args.command == "batch":
+                return _batch(args, client)
             return _usage(args, client)
     except CutoutError as exc:
         print(f"cutout: error: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""`Client` and `AsyncClient`: one connection pool, timeouts and retries around the two endpoints.
+"""`Client` and `AsyncClient`: one connection pool, timeouts and retries around the endpoints
+(`Client` also submits and follows batch jobs: `jobs_submit`, `jobs_get`, `jobs_wait`).
 
 Retries: a 429 that carries `Retry-After` (the short-term rate limit) and a 503 are retried after
 the server's Retry-After (or an exponential backoff for a 503 without one), at most `max_retries`
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -228,10 +230,14 @@ class Client(_Base):
         return self.membership_usage(list_billing_cycles=True)["billingCycles"]
 
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict:
+        return self._send_json("GET", path, params=params)
+
+    def _send_json(self, method: str, path: str, **request: Any) -> dict:
+        """One JSON call with the retry policy (429 with a short Retry-After, 503, refused connections)."""
         attempt = 0
         while True:
             try:
-                response = self._http.get(self._url(path), params=params, headers=self._headers)
+                response = self._http.request(method, self._url(path), headers=self._headers, **request)
             except _RETRIABLE_TRANSPORT as exc:
                 delay = self.retry.delay(attempt, None)
                 if delay is None:
@@ -247,6 +253,69 @@ class Client(_Base):
                     raise error
             self._sleep(delay)
             attempt += 1
+
+
+    # --- batch jobs (POST/GET/DELETE /api/jobs) ---------------------------------------------------
+
+    def jobs_submit(self, images: Iterable[str | os.PathLike | tuple[str, bytes]], *,
+                    callback_url: str | None = None, **options: Any) -> dict:
+        """Submit up to 100 images as one batch job; returns the job (`id`, `status`, `items`, ...).
+
+        `images`: paths, or (filename, bytes) pairs. `options`: those of `remove_background`.
+        Nothing is charged at submit: each item costs one credit when a worker delivers it.
+        """
+        files = [("image", _job_file(image)) for image in images]
+        data = form_fields(**options) + ([("callback_url", callback_url)] if callback_url else [])
+        return self._send_json("POST", "/api/jobs", files=files, data=dict(data))
+
+    def jobs_get(self, job_id: str) -> dict:
+        """The job now: its status and, per item, its status, error or signed result `url`."""
+        return self._send_json("GET", f"/api/jobs/{job_id}")
+
+    def jobs_cancel(self, job_id: str) -> dict:
+        """Cancel the items no worker has started (they cost nothing)."""
+        return self._send_json("DELETE", f"/api/jobs/{job_id}")
+
+    def jobs_wait(self, job_id: str, *, poll_interval: float = 1.0, timeout: float | None = None,
+                  on_progress: Callable[[dict], None] | None = None) -> dict:
+        """Poll until the job is final (done, partial, failed, cancelled); `on_progress(job)` after each."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.jobs_get(job_id)
+            if on_progress:
+                on_progress(job)
+            if job["status"] in JOB_FINAL and not job["counts"].get("running"):
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise CutoutError(f"job {job_id} is still {job['status']} after {timeout} s")
+            self._sleep(poll_interval)
+
+    def job_result_save(self, item: dict, path: str | os.PathLike) -> Path:
+        """Download a done item's result (its signed URL; no API key is sent) to `path`, atomically."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        try:
+            with self._http.stream("GET", item["url"]) as response:
+                if not response.is_success:
+                    raise error_from_response(response.status_code, response.read(), response.headers)
+                with open(partial, "wb") as handle:
+                    for chunk in response.iter_bytes(self.chunk_size):
+                        handle.write(chunk)
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"download of {item.get('filename')} failed: {exc}") from exc
+        partial.replace(target)
+        return target
+
+
+JOB_FINAL = ("done", "partial", "failed", "cancelled")
+
+
+def _job_file(image: str | os.PathLike | tuple[str, bytes]) -> tuple[str, bytes]:
+    if isinstance(image, tuple):
+        return image
+    path = Path(image)
+    return path.name, path.read_bytes()
 
 
 class AsyncClient(_Base):

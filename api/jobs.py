@@ -1,0 +1,86 @@
+"""Batch jobs over HTTP (issue 18): POST/GET/DELETE /api/jobs, and the signed links to local results.
+
+Thin: parse, call one jobs.services function, shape the answer. The work runs on Celery workers.
+"""
+
+from django.http import FileResponse, JsonResponse
+from ninja import Router
+
+from api.auth import key_or_token
+from api.schemas import ErrorOut
+from billing import ratelimit
+from core.uploads import batch_read
+from jobs import services
+
+router = Router(tags=["Batch jobs"])
+
+
+def _base(request) -> str:
+    """Links in the answer use the address the client reached us at (behind TRUSTED_PROXIES too)."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+ERRORS_JOBS = {code: ErrorOut for code in (400, 401, 403, 404, 429, 500, 503)}
+_BOOL = {"type": "string", "enum": ["true", "false"]}
+JOBS_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object",
+            "required": ["image"],
+            "properties": {
+                "image": {"type": "array", "items": {"type": "string", "format": "binary"},
+                          "description": "Up to 100 images (repeat the part); each as POST /rmbg accepts"},
+                "callback_url": {"type": "string", "format": "uri",
+                                 "description": "https URL that receives the signed job.completed webhook"},
+                "format": {"type": "string", "enum": ["webp", "png", "jpeg", "jpg", "bmp"]},
+                "w": {"type": "integer", "minimum": 0, "maximum": 10000},
+                "h": {"type": "integer", "minimum": 0, "maximum": 10000},
+                "exact_resize": _BOOL, "mask": _BOOL, "bg_color": {"type": "string"},
+                "angle": {"type": "number", "minimum": -360, "maximum": 360}, "expand": _BOOL,
+            },
+        }}},
+    },
+}
+
+
+@router.post("/api/jobs", auth=key_or_token(), response={202: dict} | ERRORS_JOBS,
+             openapi_extra=JOBS_OPENAPI, summary="Submit a batch job", operation_id="jobs_submit")
+def jobs_submit(request):
+    caller = request.auth
+    ratelimit.ratelimit_check(caller=caller)
+    upload = batch_read(request)
+    job = services.job_submit(caller=caller, files=upload.files, fields=upload.fields)
+    return JsonResponse(services.job_view(job, base_url=_base(request)), status=202)
+
+
+@router.get("/api/jobs", auth=key_or_token(), response={200: dict} | ERRORS_JOBS,
+            summary="Your batch jobs, newest first", operation_id="jobs_list")
+def jobs_list(request, page: int = 1):
+    result = services.jobs_list(user=request.auth.user, page=page)
+    return JsonResponse({"jobs": [services.job_view(job, base_url=_base(request), items=False)
+                                  for job in result.jobs],
+                         "page": result.page, "pages": result.pages, "total": result.total})
+
+
+@router.get("/api/jobs/results/{token}", auth=None, response={200: dict} | ERRORS_JOBS,
+            summary="A result image (the signed, expiring link a job gives)", operation_id="jobs_result")
+def jobs_result(request, token: str):
+    handle, content_type = services.result_open(token=token)
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get("/api/jobs/{job_id}", auth=key_or_token(), response={200: dict} | ERRORS_JOBS,
+            summary="A batch job: status, items, result links", operation_id="jobs_get")
+def jobs_get(request, job_id: str):
+    job = services.job_get(user=request.auth.user, job_id=job_id)
+    return JsonResponse(services.job_view(job, base_url=_base(request)))
+
+
+@router.delete("/api/jobs/{job_id}", auth=key_or_token(), response={200: dict} | ERRORS_JOBS,
+               summary="Cancel the items no worker has started", operation_id="jobs_cancel")
+def jobs_cancel(request, job_id: str):
+    job = services.job_cancel(user=request.auth.user, job_id=job_id)
+    return JsonResponse(services.job_view(job, base_url=_base(request)))

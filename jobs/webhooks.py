@@ -1,0 +1,111 @@
+"""Signed webhooks of batch jobs, Stripe's scheme so users already know how to verify them:
+
+    Cutout-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+
+The secret is the job owner's (accounts.services.webhook_secret_get; shown and rotatable in the
+profile). The README shows the verification in Python; `signature_verify` here is the same code.
+
+callback_url: https only, or plain http to a host of the operator's JOBS_CALLBACK_HTTP_HOSTS. A
+host must resolve to public addresses unless the operator listed it. This is the minimal SSRF check
+of this module (no shared safe fetcher exists on this branch yet); it is checked at submit and again
+before each delivery, which still leaves a DNS-rebinding window between the check and the connect.
+"""
+
+import hashlib
+import hmac
+import ipaddress
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+SIGNATURE_HEADER = "Cutout-Signature"
+TOLERANCE = 300  # seconds a signature is accepted after its timestamp (replay window)
+
+
+def signature_make(*, secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def signature_verify(*, secret: str, header: str, body: bytes, tolerance: int = TOLERANCE,
+                     now: float | None = None) -> bool:
+    """True when `header` signs `body` with `secret` and is recent (the README's verification)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    expected = signature_make(secret=secret, body=body, timestamp=timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def _operator_allowed(host: str) -> bool:
+    return host in settings.JOBS_CALLBACK_HTTP_HOSTS
+
+
+def _public(host: str) -> bool:
+    """Every address `host` resolves to is globally routable (no loopback, private, link-local...)."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+
+
+def callback_url_error(url: str) -> str | None:
+    """Why `url` may not receive webhooks, or None when it may."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    plain_ok = parts.scheme == "http" and _operator_allowed(host)
+    if not host or (parts.scheme != "https" and not plain_ok):
+        return "'callback_url' must be an https:// URL"
+    if _operator_allowed(host):
+        return None
+    try:
+        public = _public(host)
+    except (OSError, ValueError):
+        return f"'callback_url' host '{host}' could not be resolved"
+    return None if public else "'callback_url' must not point to a private, loopback or reserved address"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a redirect could lead anywhere: it is an answer, not a hop
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: int  # the receiver's HTTP status; 0 when it did not answer (refused, timeout, refused URL)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def webhook_post(*, url: str, body: bytes, secret: str, event_id: str) -> Delivery:
+    """One attempt: POST the signed event with JOBS_WEBHOOK_TIMEOUT; never raises."""
+    if callback_url_error(url) is not None:
+        return Delivery(status=0)
+    headers = {"Content-Type": "application/json", "User-Agent": "Cutout-Webhooks/1",
+               "Cutout-Event-Id": event_id,
+               SIGNATURE_HEADER: signature_make(secret=secret, body=body, timestamp=int(time.time()))}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with _opener.open(request, timeout=settings.JOBS_WEBHOOK_TIMEOUT) as response:
+            return Delivery(status=response.status)
+    except urllib.error.HTTPError as exc:
+        return Delivery(status=exc.code)
+    except (OSError, ValueError):  # refused, reset, timed out, unreadable answer
+        return Delivery(status=0)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Wait before attempt `attempt + 1`: BACKOFF × 2^(attempt − 1), at most an hour."""
+    return min(settings.JOBS_WEBHOOK_BACKOFF * 2 ** max(attempt - 1, 0), 3600.0)
