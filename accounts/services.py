@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 import string
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ _PUBLIC_ID_ALPHABET = string.ascii_lowercase + string.digits
 # 43 characters.
 _SECRET_START = len(API_KEY_PREFIX) + PUBLIC_ID_LENGTH + 1
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 USER_TOKEN_SALT = "cutout.user-token"
 
 
@@ -185,7 +187,10 @@ def _api_key_touch(key: ApiKey) -> None:
         return
     # Conditional so concurrent requests with the same key write once between them.
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff)
-    ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+    try:
+        ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+    except OperationalError:  # a busy SQLite ("table is locked"): the next request records it
+        log.warning("last use of key %s not recorded (database busy)", key.prefix, exc_info=True)
 
 
 # --- user tokens ------------------------------------------------------------------------------
