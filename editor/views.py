@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
 from core.errors import DOMAIN_ERRORS, error_response_for
-from core.storage import signed_url
+from core.storage import files_delete, signed_url
 from core.uploads import FormUnreadable, upload_read
 from editor import archive, selectors, services
 from editor.errors import JobNotReady, LoginRequired, error_extra
@@ -152,9 +152,9 @@ async def _rerender_touched_up(job: Job, opts, fields: dict[str, str], touchups,
         job = await services.job_rerender(job=job, opts=opts, fields=fields, ref=ref)
     except Exception:
         if job.background and job.background != previous:
-            await sync_to_async(services.files_delete)([job.background])
+            await sync_to_async(files_delete)([job.background])
         raise
-    await sync_to_async(services.files_delete)(unused)
+    await sync_to_async(files_delete)(unused)
     return job
 
 
