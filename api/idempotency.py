@@ -119,7 +119,8 @@ def request_fingerprint(request, *, extra: str) -> str | None:
     """A hash of what makes two requests "the same": the fields, the image bytes, `extra`."""
     try:
         fields = sorted((name, value) for name in request.POST for value in request.POST.getlist(name))
-        files = sorted((name, upload) for name in request.FILES for upload in request.FILES.getlist(name))
+        # in the order sent: a batch's items are numbered by it (and uploads do not sort)
+        files = [(name, upload) for name in sorted(request.FILES) for upload in request.FILES.getlist(name)]
     except (MultiPartParserError, SuspiciousOperation):
         return None
     digest = hashlib.sha256(json.dumps([fields, extra]).encode())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 
-from api.image_fetch import image_fetch
+from core.image_fetch import image_fetch
 from core.uploads import upload_read
 from removal.options import RemovalOptions
 

@@ -3,10 +3,13 @@
 Thin: parse, call one jobs.services function, shape the answer. The work runs on Celery workers.
 """
 
+from asgiref.sync import sync_to_async
 from django.http import FileResponse, JsonResponse
 from ninja import Router
 
 from api.auth import key_or_token
+from api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from api.idempotency import MAX_KEY_LENGTH, idempotent
 from api.schemas import ErrorOut
 from billing import ratelimit
 from core.uploads import batch_read
@@ -20,16 +23,27 @@ def _base(request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 ERRORS_JOBS = {code: ErrorOut for code in (400, 401, 403, 404, 429, 500, 503)}
+ERRORS_SUBMIT = ERRORS_JOBS | {409: ErrorOut, 422: ErrorOut}  # Idempotency-Key in use / reused
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 JOBS_OPENAPI = {
+    "parameters": [{
+        "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        "description": "A retry with the same key and the same request answers the first job again "
+                       "(`Idempotent-Replayed: true`); kept 24 h. Same key, different request → 422; "
+                       "while the first is still being accepted → 409.",
+    }],
     "requestBody": {
         "required": True,
         "content": {"multipart/form-data": {"schema": {
             "type": "object",
-            "required": ["image"],
             "properties": {
                 "image": {"type": "array", "items": {"type": "string", "format": "binary"},
-                          "description": "Up to 100 images (repeat the part); each as POST /rmbg accepts"},
+                          "description": "Up to 100 images in all (repeat the part); each as POST /rmbg "
+                                         "accepts"},
+                "image_url": {"type": "array", "items": {"type": "string", "format": "uri"},
+                              "description": "And/or http(s) URLs of images (repeat the field), downloaded "
+                                             "by the workers with the same checks as POST /rmbg's image_url"},
                 "callback_url": {"type": "string", "format": "uri",
                                  "description": "https URL that receives the signed job.completed webhook"},
                 "format": {"type": "string", "enum": ["webp", "png", "jpeg", "jpg", "bmp"]},
@@ -43,13 +57,18 @@ JOBS_OPENAPI = {
 }
 
 
-@router.post("/api/jobs", auth=key_or_token(), response={202: dict} | ERRORS_JOBS,
+@router.post("/api/jobs", auth=key_or_token(), response={202: dict} | ERRORS_SUBMIT,
              openapi_extra=JOBS_OPENAPI, summary="Submit a batch job", operation_id="jobs_submit")
-def jobs_submit(request):
+async def jobs_submit(request):
     caller = request.auth
+    # SPEC §7: a retry with the same Idempotency-Key gets the first answer (the same job), not a second job.
+    return await idempotent(request, caller=caller, run=lambda: sync_to_async(_submit)(request, caller))
+
+
+def _submit(request, caller) -> JsonResponse:
     ratelimit.ratelimit_check(caller=caller)
     upload = batch_read(request)
-    job = services.job_submit(caller=caller, files=upload.files, fields=upload.fields)
+    job = services.job_submit(caller=caller, files=upload.files, urls=upload.urls, fields=upload.fields)
     return JsonResponse(services.job_view(job, base_url=_base(request)), status=202)
 
 

@@ -248,7 +248,7 @@ BILLING_TEST_KEY_RATE_LIMIT = rate_checked(  # short-term limit per test key (ck
 )
 
 # --- API additions (SPEC §7) ---
-# image_url downloads (api/image_fetch.py): private, loopback, link-local... addresses are refused
+# image_url downloads (core/image_fetch.py): private, loopback, link-local... addresses are refused
 # unless listed here (addresses or networks, e.g. 10.1.2.0/24 for an internal image store).
 IMAGE_URL_ALLOW_NETWORKS = env_networks("IMAGE_URL_ALLOW_NETWORKS")
 IMAGE_URL_TIMEOUT = env_int("IMAGE_URL_TIMEOUT", 10, minimum=1)  # seconds for the whole download

@@ -55,6 +55,7 @@ def upload_read(request, *, url_allowed: bool = False) -> Upload:
 class BatchUpload:
     fields: dict[str, str]
     files: list[tuple[str, bytes]]  # (filename, bytes) of every `image` part, in order
+    urls: list[str]  # every non-empty `image_url` field, in order
 
 
 def batch_read(request) -> BatchUpload:
@@ -63,8 +64,9 @@ def batch_read(request) -> BatchUpload:
     try:
         fields = {key: request.POST.get(key, "") for key in request.POST}
         parts = request.FILES.getlist("image")
+        urls = [url.strip() for url in request.POST.getlist("image_url") if url.strip()]
     except MultiPartParserError:
-        fields, parts = {}, []
+        fields, parts, urls = {}, [], []
     except SuspiciousOperation as exc:
         raise FormUnreadable() from exc
-    return BatchUpload(fields=fields, files=[(part.name, part.read()) for part in parts])
+    return BatchUpload(fields=fields, files=[(part.name, part.read()) for part in parts], urls=urls)

@@ -51,7 +51,8 @@ class Item(models.Model):
     index = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     filename = models.CharField(max_length=255)
-    source = models.CharField(max_length=255)  # storage name of the uploaded image
+    source = models.CharField(max_length=255, blank=True)  # storage name of the uploaded image
+    source_url = models.URLField(max_length=2048, blank=True)  # or the image_url a worker downloads
     result = models.CharField(max_length=255, blank=True)  # storage name of the output
     content_type = models.CharField(max_length=40, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)

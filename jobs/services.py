@@ -29,6 +29,7 @@ from kombu.exceptions import OperationalError
 from accounts.services import Caller, webhook_secret_get
 from billing.charge import credit_held
 from core.errors import DOMAIN_ERRORS, error_body
+from core.image_fetch import image_fetch, image_url_form_error
 from core.storage import files_delete, signed_url
 from jobs import metrics, webhooks
 from jobs.errors import JobNotFound, QueueUnavailable, ResultLinkInvalid
@@ -42,7 +43,8 @@ from removal.render import RenderResult
 
 ITEM_TASK = "jobs.tasks.item_run"
 WEBHOOK_TASK = "jobs.tasks.webhook_deliver"
-OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "return_base64")
+OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "return_base64",
+                 "refine", "crop", "crop_margin", "model")
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "bmp": "bmp"}
 _RESULT_SALT = "jobs.result"
 _UNFINISHED = {Item.Status.QUEUED, Item.Status.RUNNING}
@@ -51,18 +53,24 @@ _UNFINISHED = {Item.Status.QUEUED, Item.Status.RUNNING}
 # --- submit ----------------------------------------------------------------------------------
 
 
-def _files_check(files: list[tuple[str, bytes]], errors: FieldErrors) -> None:
-    """Every file's name, size, signature and dimensions (header only), reported per `image[i]`."""
-    if not files:
+def _files_check(files: list[tuple[str, bytes]], urls: list[str], errors: FieldErrors) -> None:
+    """Every file's name, size, signature and dimensions (header only), reported per `image[i]`;
+    every URL's form per `image_url[i]` (its addresses are checked when a worker downloads it)."""
+    count = len(files) + len(urls)
+    if not count:
         errors.add("image", NO_IMAGE_PROVIDED)
-    if len(files) > settings.JOBS_MAX_ITEMS:
-        errors.add("image", f"Too many images: at most {settings.JOBS_MAX_ITEMS} per job, got {len(files)}.")
+    if count > settings.JOBS_MAX_ITEMS:
+        errors.add("image", f"Too many images: at most {settings.JOBS_MAX_ITEMS} per job, got {count}.")
         return
     for index, (filename, data) in enumerate(files):
         try:
             image_probe(data, filename)
         except ImageRejected as exc:
             errors.add(f"image[{index}]", exc.message)
+    for index, url in enumerate(urls):
+        problem = image_url_form_error(url)
+        if problem:
+            errors.add(f"image_url[{index}]", problem)
 
 
 def _options_check(fields: dict[str, str], errors: FieldErrors) -> dict[str, str]:
@@ -89,10 +97,12 @@ def _source_save(job: Job, index: int, filename: str, data: bytes) -> str:
     return default_storage.save(f"batch/{job.user_id}/{job.pk}/in-{index}.{ext}", ContentFile(data))
 
 
-def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[str, str]) -> Job:
-    """Check everything (all errors at once; nothing is stored on a refusal), store, enqueue each item."""
+def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[str, str],
+               urls: list[str] = ()) -> Job:
+    """Check everything (all errors at once; nothing is stored on a refusal), store, enqueue each item.
+    Uploaded files come first, then the `image_url` items, in the order given."""
     errors = FieldErrors()
-    _files_check(files, errors)
+    _files_check(files, list(urls), errors)
     options = _options_check(fields, errors)
     callback_url = _callback_check(fields.get("callback_url", ""), errors)
     errors.raise_any()
@@ -100,6 +110,8 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
         job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip)
         items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))
                  for index, (name, data) in enumerate(files)]
+        items += [Item(job=job, index=len(files) + index, filename="", source_url=url)
+                  for index, url in enumerate(urls)]
         Item.objects.bulk_create(items)
     _items_enqueue(job)
     return job
@@ -188,13 +200,22 @@ async def _item_cutout(item: Item) -> tuple[RenderResult, str]:
     """Reserve → decode → cut out → store the result → commit; any failure refunds (billing.charge)."""
     job = item.job
     caller = Caller(user=job.user, source="api", ip=job.ip)
-    data = await sync_to_async(_source_read)(item.source)
+    data, filename = await _item_source(item)
     options = options_parse(job.options)
     async with credit_held(caller=caller, where="batch item", idempotency_key=f"batch-{job.pk}-{item.index}"):
-        image = await pipeline.image_decode(data, item.filename)
+        image = await pipeline.image_decode(data, filename)
         cutout = await pipeline.cutout_make(image, options, model=settings.REMBG_MODEL)
         name = await sync_to_async(_result_save)(item, cutout.result)
     return cutout.result, name
+
+
+async def _item_source(item: Item) -> tuple[bytes, str]:
+    """The item's bytes and file name: its upload, or its `image_url` downloaded now through the one
+    SSRF-safe fetcher (a refusal or a failed download fails the item, uncharged)."""
+    if item.source_url:
+        fetched = await image_fetch(url=item.source_url)
+        return fetched.data, fetched.filename
+    return await sync_to_async(_source_read)(item.source), item.filename
 
 
 def _item_done(item: Item, result: RenderResult, name: str) -> None:

@@ -7,8 +7,8 @@ connection was ever made", not "connected and then gave up".
 
 import pytest
 
-from api import image_fetch
 from billing.models import LedgerEntry
+from core import image_fetch
 from tests.api.multipart import form_data_body
 from tests.api.servers import Trap, image_server
 

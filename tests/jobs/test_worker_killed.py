@@ -18,9 +18,10 @@ from tests.production.conftest import ROOT, Deployment
 
 
 def _big_png(path) -> None:
-    # Noise encodes slowly as PNG: a window of a second or so in which the item is running.
+    # Noise is slow to decode and to encode as WEBP: a window of a second or more in which the item
+    # is running (PNG output went through fpng, fast enough to finish before the kill).
     rng = np.random.default_rng(3)
-    Image.fromarray(rng.integers(0, 255, (1400, 1400, 3), dtype=np.uint8)).save(path, "PNG", compress_level=1)
+    Image.fromarray(rng.integers(0, 255, (2400, 2400, 3), dtype=np.uint8)).save(path, "PNG", compress_level=1)
 
 
 def _poll(db, sql: str, until, timeout: float = 90):
@@ -75,7 +76,7 @@ def test_it_reruns_an_item_whose_worker_was_killed_and_charges_it_once(deploymen
         f"user = get_user_model().objects.get(pk={user_id})\n"
         f"data = open({str(image)!r}, 'rb').read()\n"
         "job = job_submit(caller=Caller(user=user, source='api', ip='127.0.0.1'), files=[('big.png', data)],"
-        " fields={'format': 'png'})\n"
+        " fields={'format': 'webp'})\n"
         "print(job.pk)\n")).strip()
     db = tmp_path / "cutout.sqlite3"
     _poll(db, "SELECT status, attempts FROM jobs_item", lambda rows: rows == [("running", 1)])

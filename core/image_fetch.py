@@ -18,13 +18,13 @@ import ipaddress
 import posixpath
 import socket
 from dataclasses import dataclass
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import httpx
 from django.conf import settings
 
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, size_error
-from removal.errors import RemovalError
+from removal.errors import ImageRejected, RemovalError, echo
 
 MAX_REDIRECTS = 3
 SCHEMES = ("http", "https")
@@ -119,11 +119,12 @@ class _TransportErrors:
 # --- one hop: parse, resolve once, check, pin -------------------------------------------------
 
 
-async def _target(url: str) -> _Target:
+def _url_parts(url: str) -> tuple[SplitResult, str, str, int]:
+    """The URL's parts, scheme, host and port, or ImageUrlRefused for a URL of the wrong form."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise ImageUrlRefused(f"image_url must be an http or https URL, got: '{scheme or url}'")
+        raise ImageUrlRefused(f"image_url must be an http or https URL, got: '{echo(scheme or url)}'")
     if parts.username is not None or parts.password is not None:
         raise ImageUrlRefused("image_url must not contain a user name or password.")
     host = parts.hostname
@@ -133,6 +134,21 @@ async def _target(url: str) -> _Target:
         port = None
     if not host or port is None:
         raise ImageUrlRefused("image_url is not a valid URL.")
+    return parts, scheme, host, port
+
+
+def image_url_form_error(url: str) -> str | None:
+    """Why `url` cannot be an image_url at all (scheme, credentials, host), without resolving it;
+    batch jobs check this at submission, the addresses when a worker downloads it."""
+    try:
+        _url_parts(url)
+    except ImageUrlRefused as exc:
+        return exc.message
+    return None
+
+
+async def _target(url: str) -> _Target:
+    parts, scheme, host, port = _url_parts(url)
     address = await _address_checked(host, port)
     pinned = httpx.URL(parts._replace(scheme=scheme).geturl()).copy_with(host=str(address))
     headers = {"Host": parts.netloc.rpartition("@")[2], "User-Agent": USER_AGENT,
@@ -149,7 +165,7 @@ async def address_resolve(host: str, port: int) -> list[str]:
     """
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 async def _address_checked(host: str, port: int) -> IpAddress:
@@ -218,16 +234,22 @@ def _status_check(response: httpx.Response) -> None:
     raise (ImageUrlUnreachable if code >= 500 else ImageUrlRefused)(message)
 
 
+def _too_big(size: int) -> ImageRejected:
+    error = size_error(size)
+    assert error is not None  # size > MAX_BYTES
+    return error
+
+
 async def _body_read(response: httpx.Response) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BYTES:
-        raise size_error(int(declared))
+        raise _too_big(int(declared))
     body = bytearray()
     try:
         async for chunk in response.aiter_raw():
             body += chunk
             if len(body) > MAX_BYTES:
-                raise size_error(len(body))  # an endless body stops here, at the upload limit
+                raise _too_big(len(body))  # an endless body stops here, at the upload limit
     except httpx.HTTPError as exc:
         raise ImageUrlUnreachable("The download of image_url broke off.") from exc
     return bytes(body)
