@@ -187,7 +187,7 @@ def address_refusal(address: IpAddress) -> str | None:
     """Why `address` may not be fetched from, or None when it may."""
     if _operator_allowed(address):
         return None
-    kind = _address_kind(address)
+    kind = address_kind(address)
     if kind is None:
         return None
     article = "an" if kind[0] in "aeiouIU" else "a"
@@ -204,9 +204,10 @@ def _operator_allowed(address: IpAddress) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
-def _address_kind(address: IpAddress) -> str | None:
+def address_kind(address: IpAddress) -> str | None:
+    """What makes `address` non-public ("loopback", "private", "IPv4-mapped loopback"…), or None."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        inner = _address_kind(address.ipv4_mapped)
+        inner = address_kind(address.ipv4_mapped)
         return f"IPv4-mapped {inner or 'IPv6'}"  # ::ffff:a.b.c.d is never needed for a public host
     checks = (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
               ("link-local", address.is_link_local), ("multicast", address.is_multicast),

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from core.image_fetch import address_kind
+
 SIGNATURE_HEADER = "Cutout-Signature"
 TOLERANCE = 300  # seconds a signature is accepted after its timestamp (replay window)
 
@@ -51,9 +53,11 @@ def _operator_allowed(host: str) -> bool:
 
 
 def _public(host: str) -> bool:
-    """Every address `host` resolves to is globally routable (no loopback, private, link-local...)."""
+    """Every address `host` resolves to is public, by the same classification as image_url's
+    (core.image_fetch.address_kind: loopback, private, link-local, CGNAT, IPv4-mapped… refused)."""
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    return bool(addresses) and all(address_kind(address) is None for address in addresses)
 
 
 def callback_url_error(url: str) -> str | None:

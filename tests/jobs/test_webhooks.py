@@ -4,6 +4,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from accounts.services import webhook_secret_get, webhook_secret_rotate
 from jobs.webhooks import SIGNATURE_HEADER, signature_verify
 from tests.jobs.conftest import submit, uploads, wait_final
@@ -110,3 +112,11 @@ def test_it_backs_off_exponentially_and_gives_up_after_the_retry_window(alice, j
     finally:
         hook.server.shutdown()
         hook.server.server_close()
+
+
+@pytest.mark.parametrize("url", ["https://10.0.0.1/hook", "https://[::ffff:127.0.0.1]/hook",
+                                 "https://169.254.169.254/latest", "https://100.64.0.1/hook"])
+def test_it_refuses_callback_urls_image_url_would_refuse(url):
+    from jobs.webhooks import callback_url_error
+
+    assert callback_url_error(url) == "'callback_url' must not point to a private, loopback or reserved address"
