@@ -6,24 +6,25 @@ The secret is the job owner's (accounts.services.webhook_secret_get; shown and r
 profile). The README shows the verification in Python; `signature_verify` here is the same code.
 
 callback_url: https only, or plain http to a host of the operator's JOBS_CALLBACK_HTTP_HOSTS. A
-host must resolve to public addresses unless the operator listed it. This is the minimal SSRF check
-of this module (no shared safe fetcher exists on this branch yet); it is checked at submit and again
-before each delivery, which still leaves a DNS-rebinding window between the check and the connect.
+host must resolve to public addresses (image_url's classification, core.image_fetch.address_kind)
+unless the operator listed it: checked at submit, and each delivery connects only to the address it
+has just checked (core.image_fetch.pinned_post, the fetcher of image_url), so DNS rebinding fails.
 """
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
 import socket
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 
-from core.image_fetch import address_kind
+from core.image_fetch import address_kind, pinned_post
+from removal.errors import RemovalError
 
 SIGNATURE_HEADER = "Cutout-Signature"
 TOLERANCE = 300  # seconds a signature is accepted after its timestamp (replay window)
@@ -76,14 +77,6 @@ def callback_url_error(url: str) -> str | None:
     return None if public else "'callback_url' must not point to a private, loopback or reserved address"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a redirect could lead anywhere: it is an answer, not a hop
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 @dataclass(frozen=True)
 class Delivery:
     status: int  # the receiver's HTTP status; 0 when it did not answer (refused, timeout, refused URL)
@@ -100,13 +93,12 @@ def webhook_post(*, url: str, body: bytes, secret: str, event_id: str) -> Delive
     headers = {"Content-Type": "application/json", "User-Agent": "Cutout-Webhooks/1",
                "Cutout-Event-Id": event_id,
                SIGNATURE_HEADER: signature_make(secret=secret, body=body, timestamp=int(time.time()))}
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    # Connects to the address checked for the name (image_url's pinned fetcher): no DNS rebinding.
+    post = pinned_post(url, body=body, headers=headers, timeout=settings.JOBS_WEBHOOK_TIMEOUT,
+                       trusted_hosts=tuple(settings.JOBS_CALLBACK_HTTP_HOSTS))
     try:
-        with _opener.open(request, timeout=settings.JOBS_WEBHOOK_TIMEOUT) as response:
-            return Delivery(status=response.status)
-    except urllib.error.HTTPError as exc:
-        return Delivery(status=exc.code)
-    except (OSError, ValueError):  # refused, reset, timed out, unreadable answer
+        return Delivery(status=asyncio.run(post))
+    except (RemovalError, httpx.HTTPError, OSError, ValueError):  # refused, reset, timed out, unreadable
         return Delivery(status=0)
 
 

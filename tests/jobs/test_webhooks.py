@@ -120,3 +120,21 @@ def test_it_refuses_callback_urls_image_url_would_refuse(url):
     from jobs.webhooks import callback_url_error
 
     assert callback_url_error(url) == "'callback_url' must not point to a private, loopback or reserved address"
+
+
+def test_it_delivers_to_the_checked_address_so_dns_rebinding_fails(monkeypatch, settings):
+    """The name looked public when checked at submission, then resolves to loopback: the delivery
+    connects only to an address it checked itself, so nothing reaches the loopback listener."""
+    from jobs import webhooks
+    from tests.api.servers import Trap
+
+    settings.JOBS_CALLBACK_HTTP_HOSTS = []
+    settings.IMAGE_URL_ALLOW_NETWORKS = []
+    trap = Trap()
+    try:
+        monkeypatch.setattr(webhooks, "_public", lambda host: True)  # the answer it got when checked
+        delivery = webhooks.webhook_post(url=f"https://localhost:{trap.port}/cutout", body=b"{}",
+                                         secret="s", event_id="evt_1")
+        assert delivery.status == 0 and trap.accepts == 0
+    finally:
+        trap.close()
