@@ -97,6 +97,16 @@ def axe_serious(page) -> list[str]:
     ]
 
 
+def wait_until(page, expression: str, *, timeout: float = 30) -> None:
+    """Poll a JS expression until it is truthy. Not page.wait_for_function: once its first check is
+    false, Playwright polls through eval, which our CSP (no 'unsafe-eval') refuses: a flaky error."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)
+
+
 def scrolls_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
 

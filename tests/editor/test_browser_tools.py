@@ -155,7 +155,7 @@ def test_it_shows_no_download_or_broken_image_before_a_result(editor, tmp_path):
     _expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=120_000)
     seen = page.evaluate("window.seen")
     assert [label for label, shown in seen if shown] == ["Done"], seen  # only once there is a result
-    page.wait_for_function("[...document.querySelectorAll('#stage img')].every(i => i.complete)")
+    live.wait_until(page, "[...document.querySelectorAll('#stage img')].every(i => i.complete)")
     assert _shown(page)["#download"]["shown"] and not any(i["broken"] for i in _shown(page).values())
 
     # A file that is not an image: the server's message, and still no Download or broken image.

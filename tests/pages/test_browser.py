@@ -65,8 +65,8 @@ def test_it_renders_the_landing_page_with_its_sample(page_for, live_server):
     expect(page.get_by_role("heading", name="Remove the background of any image")).to_be_visible()
     images = page.get_by_test_id("home-sample").locator("img")
     expect(images).to_have_count(2)
-    page.wait_for_function("Array.from(document.querySelectorAll('[data-testid=home-sample] img'))"
-                           ".every(i => i.complete && i.naturalWidth === 360)")
+    live.wait_until(page, "Array.from(document.querySelectorAll('[data-testid=home-sample] img'))"
+                          ".every(i => i.complete && i.naturalWidth === 360)")
     expect(page.get_by_test_id("snippet-curl")).to_contain_text(f"{live_server.url}/rmbg")
     live.screenshot(page, "home.png")
 
