@@ -18,6 +18,12 @@ compare  each case in a fresh subprocess (peak RSS is that case's alone), calls 
            png    removal.pipeline.remove_background(bytes, name, format=png)
            webp   removal.pipeline.remove_background(bytes, name, defaults)
          medians and ratios against rembg, measured in the same run.
+runtimes the model stage alone (segment.model_run on the prepared 320×320 input of each photo):
+         OpenVINO (float32, what MODEL_RUNTIME defaults to) against onnxruntime, 2 threads alone,
+         1 thread alone, and two 1-thread inferences side by side (ms an image: the throughput
+         ceiling on 2 cores), plus the IoU of the masks at the photo's size. An extra row
+         compiles the same model in OpenVINO's bfloat16 (AMX where the CPU has it), measured and
+         not used: its masks miss the IoU bar.
 The load average is printed before and after: on a shared machine read the ratios, not the ms.
 """
 
@@ -182,9 +188,97 @@ def compare_main(photos: list[str], repeats: int) -> None:
     print(f"load at end {_load()}")
 
 
+# --- runtimes --------------------------------------------------------------------------------
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def _side_by_side_ms(run_a, run_b, repeats: int) -> float:
+    """Two inferences at once, each in its own thread, `repeats` each: wall ms per image."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run_a(), run_b()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda run: [run() for _ in range(repeats)], (run_a, run_b)))
+    return (time.perf_counter() - start) * 1000 / (2 * repeats)
+
+
+def _bf16_infer():
+    """u2netp compiled by OpenVINO in bfloat16 (bench only: it is not a mode the service offers)."""
+    import openvino as ov
+
+    from removal import segment
+
+    core = ov.Core()
+    model = core.read_model(str(segment.model_home() / "u2netp.onnx"))
+    model.reshape([1, 3, 320, 320])
+    compiled = core.compile_model(model, "CPU", {
+        "INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": 2, "PERFORMANCE_HINT": "LATENCY",
+        "ENABLE_CPU_PINNING": False,
+    })
+    request = compiled.create_infer_request()
+    return lambda data: request.infer({0: data})[compiled.output(0)][0, 0]
+
+
+def _iou(a, b) -> float:
+    import numpy as np
+
+    a, b = np.asarray(a) >= 128, np.asarray(b) >= 128
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 1.0
+
+
+def runtimes_main(photos: list[str], repeats: int) -> None:
+    from functools import partial
+
+    from photos import photo_bytes
+
+    from removal import segment
+    from removal.decode import image_load
+
+    sessions = {}
+    for runtime in ("openvino", "onnxruntime"):
+        os.environ["MODEL_RUNTIME"] = runtime
+        # 2 threads (alone), 1 thread, and a second 1-thread session, as a second model slot uses
+        sessions[runtime] = [segment._session_create("u2netp", threads) for threads in (2, 1, 1)]
+    os.environ.pop("MODEL_RUNTIME")
+    bf16 = _bf16_infer()
+    print(f"model stage alone (u2netp, 1×3×320×320), medians of {repeats}; load at start {_load()}")
+    print(f"{'photo':<11} {'runtime':<13} {'2 threads':>9} {'1 thread':>9} {'2×1 side by side':>17} "
+          f"{'IoU vs ort':>11}")
+    for photo in photos:
+        loaded = image_load(photo_bytes(photo), f"{photo}.jpg")
+        data = segment.model_input(loaded.image).data
+        masks, rows = {}, {}
+        for runtime, (two, one, other) in sessions.items():
+            masks[runtime] = segment.mask_resize(two.infer(data, 0), loaded.image.size)
+            run_two, run_one, run_other = (partial(session.infer, data, 0) for session in (two, one, other))
+            rows[runtime] = (_median_ms(run_two, repeats), _median_ms(run_one, repeats),
+                             _side_by_side_ms(run_one, run_other, repeats))
+        masks["bf16"] = segment.mask_resize(bf16(data), loaded.image.size)
+        for runtime, (two_ms, one_ms, pair_ms) in rows.items():
+            print(f"{photo:<11} {runtime:<13} {two_ms:>7.0f}ms {one_ms:>7.0f}ms {pair_ms:>15.0f}ms "
+                  f"{_iou(masks[runtime], masks['onnxruntime']):>11.4f}", flush=True)
+        print(f"{photo:<11} {'openvino bf16':<13} {_median_ms(partial(bf16, data), repeats):>7.0f}ms "
+              f"{'-':>9} {'-':>17} {_iou(masks['bf16'], masks['onnxruntime']):>11.4f}")
+        ov, ort = rows["openvino"], rows["onnxruntime"]
+        print(f"{photo:<11} {'ov/ort':<13} {ov[0] / ort[0]:>8.2f}x {ov[1] / ort[1]:>8.2f}x "
+              f"{ov[2] / ort[2]:>16.2f}x")
+    print(f"load at end {_load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("stages", "compare", "both"), default="both")
+    parser.add_argument("--part", choices=("stages", "compare", "runtimes", "both"), default="both")
     parser.add_argument("--photos", default="", help="comma-separated names from bench/photos.py")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("CASE", "PHOTO"), help=argparse.SUPPRESS)
@@ -196,6 +290,8 @@ def main() -> None:
         stages_main((args.photos or DEFAULT_STAGE_PHOTOS).split(","), args.repeats)
     if args.part in ("compare", "both"):
         compare_main((args.photos or DEFAULT_COMPARE_PHOTOS).split(","), args.repeats)
+    if args.part == "runtimes":
+        runtimes_main((args.photos or "people,product,car,astronaut").split(","), max(args.repeats, 5))
 
 
 if __name__ == "__main__":

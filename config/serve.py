@@ -70,9 +70,10 @@ def _preflight() -> None:
     from django.conf import settings
 
     django.setup()
-    from removal.segment import models_installed, providers_configured
+    from removal.segment import models_installed, providers_configured, runtime_configured
 
     providers_configured()
+    runtime_configured()
     if settings.REMBG_MODEL not in models_installed():
         sys.exit(f"error: model {settings.REMBG_MODEL!r} is not installed in {settings.U2NET_HOME} "
                  f"(run `python -m removal.provision` or `make model`)")

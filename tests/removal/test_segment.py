@@ -3,6 +3,7 @@
 import shutil
 import threading
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -58,12 +59,59 @@ def test_it_shares_one_session_created_once_across_threads(monkeypatch):
 
 
 def test_it_sets_onnxruntime_threads_so_the_pool_fits_the_cores(monkeypatch):
+    monkeypatch.setenv("MODEL_RUNTIME", "onnxruntime")
     monkeypatch.setattr(segment, "_sessions", {})
     options = segment.session_get().inner_session.get_session_options()
     sizing = pool_sizing()
     assert options.intra_op_num_threads == sizing.intra_op_threads
     assert options.inter_op_num_threads == 1
     assert sizing.workers * sizing.intra_op_threads <= sizing.cpus
+
+
+def test_it_runs_the_u2net_family_on_openvino_by_default_with_the_pools_threads(monkeypatch):
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    monkeypatch.delenv("ONNX_PROVIDERS", raising=False)
+    monkeypatch.setattr(segment, "_sessions", {})
+    session = segment.session_get()
+    assert isinstance(session, segment.OpenVinoU2netSession)
+    compiled = session.compiled
+    assert compiled.get_property("INFERENCE_NUM_THREADS") == pool_sizing().intra_op_threads
+    assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) in ("<Type: 'float32'>", "f32")
+    assert isinstance(segment.session_get(threads=1), segment.OpenVinoU2netSession)
+    assert segment.session_get(threads=1).compiled.get_property("INFERENCE_NUM_THREADS") == 1
+
+
+def test_it_gives_each_model_slot_its_own_openvino_stream(monkeypatch):
+    """Inferences beside another run single-threaded, side by side: one stream each, not a queue."""
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    monkeypatch.setenv("PIPELINE_MODEL_SLOTS", "2")
+    monkeypatch.setattr(segment, "_sessions", {})
+    beside = segment.session_get(threads=1).compiled
+    expected = min(2, pool_sizing().cpus)  # OpenVINO makes at most one stream per core
+    assert beside.get_property("NUM_STREAMS") == expected
+    assert beside.get_property("INFERENCE_NUM_THREADS") == expected
+    assert segment.session_get().compiled.get_property("NUM_STREAMS") == 1
+
+
+def test_it_takes_the_runtime_from_model_runtime(monkeypatch):
+    monkeypatch.setattr(segment, "_sessions", {})
+    monkeypatch.setenv("MODEL_RUNTIME", "onnxruntime")
+    assert isinstance(segment.session_get(), segment.U2netSession)
+    monkeypatch.setenv("MODEL_RUNTIME", "tensorflow")
+    with pytest.raises(ProviderUnavailable, match="MODEL_RUNTIME must be one of openvino, onnxruntime"):
+        segment.runtime_configured()
+    monkeypatch.delenv("MODEL_RUNTIME")
+    monkeypatch.setattr(segment, "_openvino_installed", lambda: False)
+    assert segment.runtime_configured() == "onnxruntime"  # not installed: the other one, quietly
+    monkeypatch.setenv("MODEL_RUNTIME", "openvino")
+    with pytest.raises(ProviderUnavailable, match="openvino package is not installed"):
+        segment.runtime_configured()
+
+
+def test_it_leaves_other_execution_providers_to_onnxruntime(monkeypatch):
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    monkeypatch.setattr(segment, "providers_configured", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert segment.runtime_configured() == "onnxruntime"
 
 
 def test_it_warms_up():
@@ -120,6 +168,23 @@ def test_it_matches_rembg_mask_on_real_photos_with_the_reduced_input(real_photos
     loaded = image_load(real_photos.photo_bytes(name), f"{name}.jpg")
     expected = remove(loaded.image, session=rembg_session, only_mask=True)
     assert iou(mask_compute(loaded), expected) >= 0.99
+
+
+@pytest.mark.parametrize("name", ["people", "baby", "animal", "car", "product", "graphic", "astronaut", "coffee"])
+def test_it_makes_the_same_masks_on_openvino_as_on_onnxruntime(real_photos, monkeypatch, name):
+    """The IoU bar for the runtime swap, on real photos at their own size: OpenVINO (float32)
+    against onnxruntime, the same model file and the same prepared input."""
+    loaded = image_load(real_photos.photo_bytes(name), f"{name}.jpg")
+    prepared = segment.model_input(loaded.image)
+    masks = []
+    for runtime in ("openvino", "onnxruntime"):
+        monkeypatch.setenv("MODEL_RUNTIME", runtime)
+        monkeypatch.setattr(segment, "_sessions", {})
+        assert segment.session_get().runtime == runtime
+        masks.append(segment.mask_resize(segment.model_run(prepared), loaded.image.size))
+    assert iou(*masks) >= 0.99
+    difference = np.abs(np.asarray(masks[0], dtype=np.int16) - np.asarray(masks[1], dtype=np.int16))
+    assert difference.max() <= 2  # float32 both: only summation order differs
 
 
 def test_it_keeps_the_48_mp_mask_within_the_iou_bar_of_plain_lanczos(real_photos, monkeypatch):

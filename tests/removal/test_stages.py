@@ -247,7 +247,7 @@ async def test_it_uses_the_model_it_is_given(stages, monkeypatch, tmp_path, chel
     assert masks["u2net"][:, : width // 2 - 10].min() == 255 and masks["u2net"][:, width // 2 + 10 :].max() == 0
     assert 0 < (masks["u2netp"] > 127).mean() < 0.9  # the real model: a cat, not half the picture
     assert sorted(segment._sessions) == ["u2net", "u2netp"]
-    assert segment.session_get("u2net").inner_session._model_path == str(tmp_path / "u2net.onnx")
+    assert segment.session_get("u2net").model_path == tmp_path / "u2net.onnx"
 
 
 async def test_it_runs_a_second_inference_single_threaded_beside_the_first(stages, intervals, chelsea, monkeypatch):
