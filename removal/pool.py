@@ -263,6 +263,30 @@ async def _stage_run(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: 
     return await future
 
 
+_helpers: ThreadPoolExecutor | None = None
+
+
+def both(first: Callable[[], T], second: Callable[[], Any]) -> tuple[T, Any]:
+    """Run `second` on a helper thread while `first` runs in this one; return both results.
+
+    For the two independent halves of one stage (a WEBP's colour and alpha, the two halves of a
+    resize): a lone request gets both cores, and under load the halves just queue for the CPU
+    like any other work. Helpers never wait on anything, so a stage waiting for its helper
+    always finishes (the cpu executor's own threads would deadlock when all of them wait)."""
+    global _helpers
+    if _helpers is None:
+        with _stages_lock:
+            if _helpers is None:
+                _helpers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                              thread_name_prefix="removal-helper")
+    pending = _helpers.submit(second)
+    try:
+        result = first()
+    finally:
+        other = pending.result()  # waited for even when `first` failed: no work left behind
+    return result, other
+
+
 async def cpu_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run decode / preprocess / upscale / composite / encode work on the cpu executor."""
     return await _stage_run(stages_get().cpu, fn, *args, **kwargs)

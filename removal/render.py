@@ -161,17 +161,14 @@ def render(image: LoadedImage, mask: Image.Image, options: RemovalOptions, *, pr
     return finish(out, fill, options, icc_profile=image.icc_profile, progress=progress)
 
 
-def _planes_apply(source: Image.Image, size: tuple[int, int], options: RemovalOptions) -> bool:
-    """A large WEBP cut-out of an opaque upload: encode colour and alpha apart to bound memory."""
-    return (
-        options.format == "webp" and not options.mask and options.bg_color is None
-        and source.mode == "RGB" and size[0] * size[1] >= LARGE_IMAGE_PIXELS
-    )
+def _planes_apply(source: Image.Image, options: RemovalOptions) -> bool:
+    """A WEBP cut-out of an opaque upload: colour and alpha are encoded apart (encode.py says why)."""
+    return options.format == "webp" and not options.mask and options.bg_color is None and source.mode == "RGB"
 
 
 def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
                    icc_profile: bytes | None, progress: Progress) -> RenderResult:
-    """[rgb, mask] → WEBP cut-out, taking ownership so each plane is freed as soon as it is encoded.
+    """[rgb, mask] → WEBP cut-out, taking ownership so each plane is freed once it is no longer needed.
 
     Rotating the planes apart is exact: Pillow interpolates RGBA's channels independently, and
     the cut-out's fill (0, 0, 0, 0) is black colour under a zero alpha.
@@ -187,10 +184,14 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
     width, height = source.size
     planes += [source, mask]
     del source, mask
-    heap_trim()
+    large = width * height >= LARGE_IMAGE_PIXELS
+    if large:
+        heap_trim()
     if progress:
         progress("encoding")
-    data = webp_encode_planes(planes, icc_profile=icc_profile)
+    # Side by side below LARGE_IMAGE_PIXELS (a lone request's encode on both cores); one plane
+    # after the other above it, so a 48 MP cut-out stays under 1 GiB for the whole process.
+    data = webp_encode_planes(planes, icc_profile=icc_profile, side_by_side=not large)
     return RenderResult(data=data, content_type=CONTENT_TYPES["webp"], width=width, height=height,
                         format="webp")
 
@@ -207,7 +208,7 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     size = output_size(source.size, options)
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
-    if _planes_apply(source, size, options):
+    if _planes_apply(source, options):
         planes += [source, mask]
         del source, mask
         return _render_planes(planes, size, options, icc_profile=icc_profile, progress=progress)

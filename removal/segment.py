@@ -28,6 +28,7 @@ from PIL import Image
 
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pool import pool_sizing
+from removal.resize import resize_split
 
 DEFAULT_MODEL = "u2netp"
 DEFAULT_HOME = Path(__file__).resolve().parent.parent / "var" / "models"
@@ -270,8 +271,7 @@ def warm_up(name: str = DEFAULT_MODEL) -> None:
 
 def _u2net_input(image: Image.Image) -> np.ndarray:
     """rembg's BaseSession.normalize (LANCZOS to 320×320, from a reduced copy for big photos), float32."""
-    small = image.resize((_U2NET_SIDE, _U2NET_SIDE), Image.Resampling.LANCZOS,
-                         reducing_gap=_U2NET_REDUCING_GAP)
+    small = resize_split(image, (_U2NET_SIDE, _U2NET_SIDE), reducing_gap=_U2NET_REDUCING_GAP)
     if small.mode != "RGB":
         small = small.convert("RGB")
     array = np.asarray(small, dtype=np.float32)
@@ -352,7 +352,7 @@ def mask_resize(prediction: Any, size: tuple[int, int]) -> Image.Image:
         low, high = float(prediction.min()), float(prediction.max())
         pred = (prediction - low) / max(high - low, 1e-12)
         mask = Image.fromarray((pred.clip(0, 1) * 255).astype(np.uint8), mode="L")
-    return mask if mask.size == size else mask.resize(size, Image.Resampling.LANCZOS)
+    return mask if mask.size == size else resize_split(mask, size)
 
 
 def mask_predict(image: Image.Image, size: tuple[int, int], *, model: str = DEFAULT_MODEL) -> Image.Image:

@@ -262,21 +262,26 @@ def test_it_writes_a_jpeg_icc_profile_through(chelsea):
     assert io.BytesIO(result.data).getbuffer().nbytes > 0
 
 
+@pytest.mark.parametrize("large", [False, True])
 @pytest.mark.parametrize("with_icc", [False, True])
-def test_it_encodes_large_cutouts_as_separate_colour_and_alpha_planes(monkeypatch, chelsea, with_icc):
-    """Above LARGE_IMAGE_PIXELS the WEBP is assembled from a VP8 colour and a lossless alpha."""
+def test_it_encodes_cutouts_as_separate_colour_and_exact_alpha_planes(monkeypatch, chelsea, with_icc, large):
+    """A WEBP cut-out is assembled from a VP8 colour and a vertically filtered lossless alpha,
+    side by side below LARGE_IMAGE_PIXELS, one after the other above it."""
     from PIL import ImageCms
 
     import removal.render
 
-    monkeypatch.setattr(removal.render, "LARGE_IMAGE_PIXELS", 10_000)
+    if large:
+        monkeypatch.setattr(removal.render, "LARGE_IMAGE_PIXELS", 10_000)
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() if with_icc else None
     data = encode(chelsea, "PNG", **({"icc_profile": profile} if profile else {}))
     result, image = _run(data, "cat.png")
     assert (result.format, result.content_type) == ("webp", "image/webp")
     assert (image.format, image.mode) == ("WEBP", "RGBA")
     assert image.size == chelsea.size == (result.width, result.height)
-    assert result.data[12:16] == b"VP8X" and b"ALPH" in result.data[:200 + len(profile or b"")]
+    assert result.data[12:16] == b"VP8X"
+    alph = result.data.index(b"ALPH")
+    assert alph < 200 + len(profile or b"") and result.data[alph + 8] == 0x09  # vertical filter, lossless
     assert image.info.get("icc_profile") == profile
     expected = mask_compute(image_load(data, "cat.png"))
     assert np.array_equal(np.asarray(image.getchannel("A")), np.asarray(expected))  # lossless alpha

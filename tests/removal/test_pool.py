@@ -33,3 +33,37 @@ def test_it_refuses_a_bad_setting(monkeypatch):
     monkeypatch.setenv("PIPELINE_WORKERS", "many")
     with pytest.raises(ValueError):
         pool.pool_sizing()
+
+
+def test_it_runs_both_halves_of_a_stage_at_once():
+    import threading
+
+    meet = threading.Barrier(2, timeout=10)  # broken (an error) unless the two run at the same time
+    names = []
+
+    def half(value):
+        names.append(threading.current_thread().name)
+        meet.wait()
+        return value
+
+    assert pool.both(lambda: half("first"), lambda: half("second")) == ("first", "second")
+    assert threading.current_thread().name in names and any(n.startswith("removal-helper") for n in names)
+
+
+def test_it_raises_a_halfs_error_only_once_both_halves_are_done():
+    import time
+
+    finished = []
+
+    def slow_second():
+        time.sleep(0.2)
+        finished.append("second")
+
+    def failing_first():
+        raise ValueError("first failed")
+
+    with pytest.raises(ValueError, match="first failed"):
+        pool.both(failing_first, slow_second)
+    assert finished == ["second"]  # not left running behind the caller's back
+    with pytest.raises(KeyError):
+        pool.both(lambda: 1, lambda: {}["missing"])

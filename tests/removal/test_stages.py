@@ -195,16 +195,35 @@ async def test_it_is_the_same_path_as_the_sync_call(stages, chelsea_jpeg):
 
 
 @pytest.mark.parametrize("angle", [90, 30])
-def test_it_rotates_a_large_cutout_on_the_plane_path_like_the_rgba_path(monkeypatch, chelsea_jpeg, angle):
+def test_it_rotates_a_cutout_on_the_plane_path_like_the_rgba_path(chelsea_jpeg, angle):
     from removal import render
+    from removal.decode import image_load
 
-    rgba = decode(pipeline.remove_background(chelsea_jpeg, "c.jpg", options_parse({"angle": str(angle)})).data)
-    monkeypatch.setattr(render, "LARGE_IMAGE_PIXELS", 10_000)
-    result = pipeline.remove_background(chelsea_jpeg, "c.jpg", options_parse({"angle": str(angle)}))
+    options = options_parse({"angle": str(angle)})
+    loaded = image_load(chelsea_jpeg, "c.jpg")
+    rgba = decode(render.render(loaded, pipeline.mask_compute(loaded), options).data)  # Pillow's RGBA encoder
+    result = pipeline.remove_background(chelsea_jpeg, "c.jpg", options)
     planes = decode(result.data)
     assert b"ALPH" in result.data[:200] and planes.size == rgba.size
     alpha_a, alpha_b = (np.asarray(i.getchannel("A"), dtype=float) for i in (planes, rgba))
     assert np.abs(alpha_a - alpha_b).mean() < 1.5  # the plane path's alpha is lossless, RGBA's near-lossless
+
+
+def test_it_encodes_a_large_cutout_one_plane_after_the_other_into_the_same_bytes(monkeypatch, chelsea_jpeg):
+    """Below LARGE_IMAGE_PIXELS colour and alpha are encoded side by side, above it one after the
+    other (memory): the same file either way."""
+    from removal import encode, render
+
+    sides = []
+    real = encode.webp_encode_planes
+    monkeypatch.setattr(render, "webp_encode_planes",
+                        lambda planes, **kw: sides.append(kw["side_by_side"]) or real(planes, **kw))
+    options = options_parse({"angle": "30"})
+    small = pipeline.remove_background(chelsea_jpeg, "c.jpg", options)
+    monkeypatch.setattr(render, "LARGE_IMAGE_PIXELS", 10_000)
+    large = pipeline.remove_background(chelsea_jpeg, "c.jpg", options)
+    assert sides == [True, False]
+    assert large.data == small.data
 
 
 def _constant_model(path) -> None:

@@ -1,0 +1,63 @@
+"""removal.resize: the split resize gives Pillow's pixels exactly, or does not split."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from removal import resize
+from removal.resize import resize_split
+
+LANCZOS = Image.Resampling.LANCZOS
+
+
+@pytest.fixture(scope="module")
+def photos():
+    from bench import photos
+
+    return {name: Image.open(io.BytesIO(photos.photo_bytes(name))).convert("RGB")
+            for name in ("people", "car", "astronaut", "coffee", "mosaic12")}
+
+
+def _halves_used(monkeypatch) -> list:
+    calls = []
+    real = resize.both
+    monkeypatch.setattr(resize, "both", lambda first, second: calls.append(1) or real(first, second))
+    return calls
+
+
+# coffee (600×400) is too small to be worth a helper; mosaic12 (4000×3000) is pre-reduced by Pillow.
+@pytest.mark.parametrize(("name", "splits"), [("people", True), ("car", True), ("astronaut", True),
+                                              ("coffee", False), ("mosaic12", False)])
+def test_it_makes_the_models_input_exactly_as_one_resize_does(photos, monkeypatch, name, splits):
+    calls = _halves_used(monkeypatch)
+    image = photos[name]
+    split = resize_split(image, (320, 320), reducing_gap=6.0)
+    assert calls == ([1] if splits else [])
+    assert np.array_equal(np.asarray(split), np.asarray(image.resize((320, 320), LANCZOS, reducing_gap=6.0)))
+
+
+@pytest.mark.parametrize("size", [(1122, 1402), (1086, 1448), (4000, 3000), (600, 500), (2000, 1000)])
+def test_it_upscales_a_prediction_exactly_as_one_resize_does(monkeypatch, size):
+    calls = _halves_used(monkeypatch)
+    prediction = Image.fromarray((np.random.default_rng(1).random((320, 320)) * 255).astype(np.uint8))
+    split = resize_split(prediction, size)
+    assert calls == [1] and split.size == size and split.mode == "L"
+    assert np.array_equal(np.asarray(split), np.asarray(prediction.resize(size, LANCZOS)))
+
+
+@pytest.mark.parametrize("size", [(1123, 1403), (801, 533)])
+def test_it_resizes_in_one_piece_where_halves_could_round_differently(monkeypatch, size):
+    calls = _halves_used(monkeypatch)
+    prediction = Image.fromarray((np.random.default_rng(2).random((320, 320)) * 255).astype(np.uint8))
+    assert np.array_equal(np.asarray(resize_split(prediction, size)), np.asarray(prediction.resize(size, LANCZOS)))
+    assert calls == []  # odd height: no exact middle
+
+
+def test_it_leaves_pillows_pre_reduction_alone(monkeypatch):
+    calls = _halves_used(monkeypatch)
+    big = Image.effect_noise((4000, 4000), 60).convert("RGB")  # ≥ 3840 px: Pillow reduces first at gap 6
+    expected = big.resize((320, 320), LANCZOS, reducing_gap=6.0)
+    assert np.array_equal(np.asarray(resize_split(big, (320, 320), reducing_gap=6.0)), np.asarray(expected))
+    assert calls == []
