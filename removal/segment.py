@@ -158,17 +158,24 @@ class OpenVinoU2netSession:
         })
         self._output = self.compiled.output(0)
         self._idle: list[Any] = []
+        self._running = 0
         self._lock = threading.Lock()
 
     def infer(self, data: np.ndarray, pixels: int) -> np.ndarray:
-        """The 320×320 prediction (d0) for one prepared input (`pixels` only matters to onnxruntime)."""
+        """The 320×320 prediction (d0) for one prepared input. After a photo of LARGE_IMAGE_PIXELS
+        or more, the activations' memory (~110 MB for u2netp) goes back while that photo is
+        encoded, as onnxruntime's arena does (see _run_options); the next inference maps it again."""
         with self._lock:
             request = self._idle.pop() if self._idle else self.compiled.create_infer_request()
+            self._running += 1
         try:
             return request.infer({0: data})[self._output][0, 0]  # a copy: the request is reused
         finally:
             with self._lock:
                 self._idle.append(request)
+                self._running -= 1
+                if pixels >= LARGE_IMAGE_PIXELS and self._running == 0:
+                    self.compiled.release_memory()  # under the lock: no inference starts meanwhile
 
 
 def _model_file(name: str) -> Path:

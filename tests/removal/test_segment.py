@@ -208,3 +208,30 @@ def test_it_keeps_at_most_model_sessions_max_sessions_dropping_the_least_recentl
     assert list(segment._sessions) == ["u2netp", "silueta"]  # u2net, the least recently used, went
     mask = segment.mask_predict(Image.new("RGB", (64, 64), (90, 120, 200)), (64, 64), model="u2net")
     assert mask.size == (64, 64) and list(segment._sessions) == ["silueta", "u2net"]
+
+
+def test_it_gives_openvinos_activation_memory_back_after_a_large_photo(monkeypatch):
+    """As onnxruntime's arena shrinks after a photo of LARGE_IMAGE_PIXELS (the memory is then free
+    for encoding it), the OpenVINO session releases its activations; small photos keep them."""
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    monkeypatch.setattr(segment, "_sessions", {})
+    session = segment.session_get()
+    released = []
+    real_compiled = session.compiled
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real_compiled, name)
+
+        def release_memory(self):
+            released.append(True)
+            real_compiled.release_memory()
+
+    monkeypatch.setattr(session, "compiled", Spy())
+    data = segment.model_input(Image.new("RGB", (64, 64), (90, 120, 200))).data
+    first = session.infer(data, 1_000_000)
+    assert released == []
+    session.infer(data, segment.LARGE_IMAGE_PIXELS)
+    assert released == [True]
+    again = session.infer(data, 1_000_000)  # allocates its memory again
+    assert np.array_equal(first, again)
