@@ -194,10 +194,12 @@ def models_installed() -> list[str]:
 
 def providers_configured() -> list[str]:
     """Execution providers from ONNX_PROVIDERS (comma-separated), CPU by default."""
-    import onnxruntime as ort
-
     raw = os.environ.get("ONNX_PROVIDERS", "")
     wanted = [item.strip() for item in raw.split(",") if item.strip()] or ["CPUExecutionProvider"]
+    if wanted == ["CPUExecutionProvider"]:
+        return wanted  # every onnxruntime build has it: no need to load onnxruntime (24 MB) to ask
+    import onnxruntime as ort
+
     available = ort.get_available_providers()
     missing = [name for name in wanted if name not in available]
     if missing:
