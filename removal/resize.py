@@ -1,10 +1,12 @@
 """Pillow's LANCZOS resize, split into a top and a bottom half computed at once (removal.pool.both).
 
-Pillow resizes on one core. Its resampling places output row i at source row (i + 0.5) × scale,
-with the support clipped to the whole image, not to the box asked for; so the two halves, each
-asked for with `box`, are the rows of the whole resize exactly, as long as the split falls on a
-source coordinate that is exact in floating point (an even output height: the middle) and no
-integer pre-reduction (reducing_gap) moves block borders. Otherwise it resizes in one piece.
+Pillow resizes on one core. Its resampling centres output row i on source row box_top + (i + 0.5)
+× scale, with the filter's support clipped to the whole image, not to the box asked for; so the two
+halves, each asked for with `box`, are the rows of the whole resize: the same pixels wherever it
+was checked (tests/removal/test_resize.py: real photos, masks up to 4000×3000). It splits only
+where that holds: an even output height (the split is then the source's exact middle, with the
+same scale) and no integer pre-reduction (reducing_gap), whose blocks would move. Otherwise it
+resizes in one piece.
 Measured on people.jpg (1122×1402), alone on 2 cores: the model's 320×320 input 15.5 → 7.8 ms,
 the 320×320 prediction up to the photo's size ~8 → ~4 ms.
 """
