@@ -203,7 +203,7 @@ async def _item_cutout(item: Item) -> tuple[RenderResult, str]:
     data, filename = await _item_source(item)
     options = options_parse(job.options)
     async with credit_held(caller=caller, where="batch item", idempotency_key=f"batch-{job.pk}-{item.index}"):
-        image = await pipeline.image_decode(data, filename)
+        image = await pipeline.image_decode(data, filename, options=options)
         cutout = await pipeline.cutout_make(image, options, model=settings.REMBG_MODEL)
         name = await sync_to_async(_result_save)(item, cutout.result)
     return cutout.result, name

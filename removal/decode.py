@@ -24,6 +24,12 @@ MAX_SIDE = 10000
 MAX_PIXELS = MAX_SIDE * MAX_SIDE
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # so a legal 10000×10000 does not trigger Pillow's warning
 
+# A JPEG asked for a much smaller output is decoded at 1/2, 1/4 or 1/8 by DCT scaling (Pillow's
+# draft): 48 MP at 1/2 takes 110 instead of 210 ms and 48 instead of 192 MB. Never below this on
+# either side, so the model's 320×320 input is made from as much detail as Pillow's own pre-reduction
+# leaves it (segment._U2NET_REDUCING_GAP × 320): the masks keep the IoU bar (tests/removal/test_decode.py).
+DRAFT_MIN_SIDE = 1920
+
 _ORIENTATION = 0x0112
 INVALID_SIGNATURE = "File does not appear to be a valid image (invalid file signature)"
 
@@ -42,6 +48,8 @@ class LoadedImage:
     image: Image.Image
     source_format: str  # "png" | "jpeg" | "webp" | "bmp", from the content
     icc_profile: bytes | None = field(default=None, repr=False)
+    # The upload's upright size when the pixels were decoded smaller (a JPEG draft), else None.
+    original_size: tuple[int, int] | None = None
     # The pipeline's admission ticket (removal.pool.Ticket) while the pixels are held.
     ticket: Any = field(default=None, repr=False, compare=False)
 
@@ -50,6 +58,11 @@ class LoadedImage:
         image = self.image
         self.image = None  # type: ignore[assignment]  # taken: using it again is a bug
         return image
+
+    @property
+    def size_uploaded(self) -> tuple[int, int]:
+        """The upload's upright size: what output sizes and subject boxes are measured in."""
+        return self.original_size or self.image.size
 
     @property
     def width(self) -> int:
@@ -166,12 +179,42 @@ def image_probe(data: bytes, filename: str) -> ImageFile.ImageFile:
     return header
 
 
-def image_pixels(header: ImageFile.ImageFile) -> LoadedImage:
-    """Decode a probed upload's pixels: upright, RGB or RGBA (a palette expands once)."""
+def jpeg_upright_size(header: ImageFile.ImageFile) -> tuple[int, int] | None:
+    """A JPEG upload's size once its EXIF orientation is applied; None for other formats. (A JPEG's
+    EXIF is parsed with its header; other plugins may decode the pixels to find theirs.)"""
+    if not isinstance(header, JpegImagePlugin.JpegImageFile):
+        return None
+    width, height = header.size
+    return (height, width) if _orientation(header) in (5, 6, 7, 8) else (width, height)
+
+
+def _draft(header: ImageFile.ImageFile, at_least: tuple[int, int]) -> tuple[int, int] | None:
+    """Ask a JPEG for a DCT-scaled decode (1/2, 1/4 or 1/8) no smaller than `at_least` (upright)
+    nor than DRAFT_MIN_SIDE a side. Returns the upload's upright size when it will decode smaller."""
+    uploaded = jpeg_upright_size(header)
+    if uploaded is None:
+        return None
+    want_w, want_h = at_least
+    if uploaded != header.size:
+        want_w, want_h = want_h, want_w  # the draft is asked in stored orientation
+    want = (max(want_w, DRAFT_MIN_SIDE), max(want_h, DRAFT_MIN_SIDE))
+    if want[0] * 2 > header.width or want[1] * 2 > header.height:
+        return None  # not even half the size would do
+    header.draft(header.mode, want)
+    return uploaded
+
+
+def image_pixels(header: ImageFile.ImageFile, *, at_least: tuple[int, int] | None = None) -> LoadedImage:
+    """Decode a probed upload's pixels: upright, RGB or RGBA (a palette expands once).
+
+    at_least: the upright size the caller needs at most from here on (its output size); a JPEG
+    far larger than that is then decoded smaller by DCT scaling (see DRAFT_MIN_SIDE), and the
+    result remembers the upload's own size in `original_size`."""
     kind = (header.format or "").lower()  # the plugin _open_header chose from the signature
     source_mode = header.mode
     icc = header.info.get("icc_profile")
     try:
+        uploaded = _draft(header, at_least) if at_least is not None else None
         header.seek(0)  # animated WebP/PNG: the first frame
         header.load()
         if _orientation(header) != 1:
@@ -188,7 +231,8 @@ def image_pixels(header: ImageFile.ImageFile) -> LoadedImage:
         image = header._new(header.im)
     image.info = {}  # no EXIF, GPS, XMP, comments in anything we produce
     keep_icc = icc if source_mode in ("RGB", "RGBA") else None  # CMYK profiles do not fit RGB
-    return LoadedImage(image=image, source_format=kind, icc_profile=keep_icc)
+    original = uploaded if uploaded is not None and image.size != uploaded else None
+    return LoadedImage(image=image, source_format=kind, icc_profile=keep_icc, original_size=original)
 
 
 def image_load(data: bytes, filename: str) -> LoadedImage:

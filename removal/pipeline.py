@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from PIL import Image
 
 from removal import pool, segment
-from removal.decode import LoadedImage, image_pixels, image_probe
+from removal.decode import LoadedImage, image_pixels, image_probe, jpeg_upright_size
 from removal.errors import ProcessingFailed, RemovalError
 from removal.options import RemovalOptions
 from removal.render import Progress, RenderResult, compose, finish, heap_trim, output_size, render_take
@@ -44,14 +44,15 @@ def _failure(exc: Exception) -> RemovalError:
     return ProcessingFailed(f"Image processing failed: {type(exc).__name__}")
 
 
-async def image_decode(data: bytes, filename: str) -> LoadedImage:
+async def image_decode(data: bytes, filename: str, *, options: RemovalOptions | None = None) -> LoadedImage:
     """Validate + decode (SPEC's checks, removal.decode.image_load) on the pipeline's CPU stage.
-    Raises ImageRejected / PoolBusy (503 + Retry-After)."""
+    With the `options` the image will be rendered for, a large JPEG asked for a smaller output is
+    decoded smaller (removal.decode.DRAFT_MIN_SIDE). Raises ImageRejected / PoolBusy (503 + Retry-After)."""
     ticket = pool.admission_enter()  # PoolBusy here, before any work
     try:
         header = image_probe(data, filename)  # header only: cheap, and refusals come first
         await ticket.pixels_wait(header.width * header.height)
-        image = await pool.cpu_stage(image_pixels, header)
+        image = await pool.cpu_stage(image_pixels, header, at_least=_draft_size(header, options))
     except BaseException as exc:
         ticket.release()
         if isinstance(exc, Exception):
@@ -60,6 +61,18 @@ async def image_decode(data: bytes, filename: str) -> LoadedImage:
     image.ticket = ticket
     weakref.finalize(image, ticket.release)  # a caller that drops the image gives its place back
     return image
+
+
+def _draft_size(header, options: RemovalOptions | None) -> tuple[int, int] | None:
+    """The output size when a smaller decode may serve it: not for refine or crop, which work on
+    the full-size image and mask, nor for an output as large as the upload."""
+    if options is None or subject_steps_needed(options):
+        return None
+    uploaded = jpeg_upright_size(header)  # only a JPEG can be decoded smaller
+    if uploaded is None:
+        return None
+    size = output_size(uploaded, options)
+    return size if size[0] < uploaded[0] and size[1] < uploaded[1] else None
 
 
 async def _ticket(image: LoadedImage) -> pool.Ticket:
@@ -75,9 +88,10 @@ async def _ticket(image: LoadedImage) -> pool.Ticket:
     return ticket
 
 
-async def _mask_make(source: Image.Image, size: tuple[int, int], *, model: str) -> Image.Image:
+async def _mask_make(source: Image.Image, size: tuple[int, int], *, model: str, prereduced: bool = False
+                     ) -> Image.Image:
     """Preprocess on the cpu stage, infer on the model stage, upscale to `size` on the cpu stage."""
-    prepared = await pool.cpu_stage(segment.model_input, source, model=model)
+    prepared = await pool.cpu_stage(segment.model_input, source, model=model, prereduced=prereduced)
     prediction = await pool.model_stage(segment.model_run, prepared)
     del prepared
     return await pool.cpu_stage(segment.mask_resize, prediction, size)
@@ -97,8 +111,12 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
                   progress: Progress, mask: Image.Image | None, keep_mask: bool,
                   thumbnail_side: int | None) -> Cutout:
     icc_profile = image.icc_profile
+    # A JPEG draft decodes smaller than the upload (never with refine or crop, see _draft_size):
+    # sizes and boxes are then measured on the upload, not on the decoded pixels.
+    drafted = image.original_size is not None
+    uploaded = image.size_uploaded
     source = image.take()
-    size = output_size(source.size, options)
+    size = output_size(uploaded, options)
     ticket.pixels_add(size[0] * size[1])  # an output bigger than the upload holds more memory
     subject_steps = subject_steps_needed(options)  # refine / crop work on the full-size mask
     if mask is None:
@@ -106,14 +124,15 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
             progress("segmenting")
         # Otherwise the mask is made at the output size: no full-size mask for a small result.
         full = keep_mask or subject_steps
-        mask = await _mask_make(source, source.size if full else size, model=options.model or model)
+        mask = await _mask_make(source, source.size if full else size, model=options.model or model,
+                                prereduced=drafted)
     kept = mask if keep_mask else None
     refine = None
     if subject_steps:
         subject = await pool.cpu_stage(subject_prepare, source=source, mask=mask, options=options)
         source, mask, refine, foreground = subject.source, subject.mask, subject.refine, subject.foreground
     else:
-        foreground = await pool.cpu_stage(subject_box, source, mask)
+        foreground = await pool.cpu_stage(subject_box, source, mask, size=uploaded)
     if progress:
         progress("compositing")
     thumbnail = None
@@ -122,7 +141,8 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
                                          icc_profile=icc_profile)
     planes = [source, mask]
     del source, mask  # render_take frees each plane as soon as it is encoded
-    result = await pool.cpu_stage(render_take, planes, options, icc_profile=icc_profile, progress=progress)
+    result = await pool.cpu_stage(render_take, planes, options, icc_profile=icc_profile, progress=progress,
+                                  size=size if drafted else None)  # else: of the (maybe cropped) source
     return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, foreground=foreground)
 
 
@@ -155,7 +175,7 @@ def cutout_from_bytes(data: bytes, filename: str, options: RemovalOptions, *, mo
     async def run() -> Cutout:
         if progress:
             progress("decoding")
-        image = await image_decode(data, filename)
+        image = await image_decode(data, filename, options=options)
         return await cutout_make(image, options, model=model, progress=progress)
 
     return asyncio.run(run())

@@ -83,15 +83,16 @@ def _flatten_color(color: RGBA | None) -> tuple[int, int, int]:
     return tuple(round((c * a + 255 * (255 - a)) / 255) for c in (r, g, b))  # type: ignore[return-value]
 
 
-def compose(source: Image.Image, mask: Image.Image, options: RemovalOptions, *, owned: bool = False
-            ) -> tuple[Image.Image, int | tuple]:
+def compose(source: Image.Image, mask: Image.Image, options: RemovalOptions, *, owned: bool = False,
+            size: tuple[int, int] | None = None) -> tuple[Image.Image, int | tuple]:
     """The output image before rotation, and the colour rotation should fill new corners with.
 
     Works at the output size: `source` and `mask` are resized first when they differ from it.
     With `owned=True` the caller gives up `source`, and a cut-out reuses its pixels in place
     (Pillow stores RGB in 4 bytes a pixel, so RGB → RGBA costs nothing): 192 MB less at 48 MP.
+    `size`: the output size when `source` was decoded smaller than the upload it stands for.
     """
-    size = output_size(source.size, options)
+    size = size or output_size(source.size, options)
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
     if options.mask and source.mode != "RGBA":
@@ -197,7 +198,7 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
 
 
 def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profile: bytes | None = None,
-                progress: Progress = None) -> RenderResult:
+                progress: Progress = None, size: tuple[int, int] | None = None) -> RenderResult:
     """[source, mask] → the encoded output, taking ownership of both (the list is emptied).
 
     The memory-bounded path: the source's pixels are reused for a cut-out, and a large WEBP
@@ -205,14 +206,14 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     """
     source, mask = planes
     planes.clear()
-    size = output_size(source.size, options)
+    size = size or output_size(source.size, options)  # given when the source was decoded smaller
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
     if _planes_apply(source, options):
         planes += [source, mask]
         del source, mask
         return _render_planes(planes, size, options, icc_profile=icc_profile, progress=progress)
-    out, fill = compose(source, mask, options, owned=True)
+    out, fill = compose(source, mask, options, owned=True, size=size)
     del source, mask
     if out.width * out.height >= LARGE_IMAGE_PIXELS:
         heap_trim()  # the WEBP encoder's big buffers are mmap'ed and cannot reuse freed heap

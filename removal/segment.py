@@ -278,9 +278,13 @@ def warm_up(name: str = DEFAULT_MODEL) -> None:
     mask_predict(Image.new("RGB", (64, 64), (128, 128, 128)), (64, 64), model=name)
 
 
-def _u2net_input(image: Image.Image) -> np.ndarray:
-    """rembg's BaseSession.normalize (LANCZOS to 320×320, from a reduced copy for big photos), float32."""
-    small = resize_split(image, (_U2NET_SIDE, _U2NET_SIDE), reducing_gap=_U2NET_REDUCING_GAP)
+def _u2net_input(image: Image.Image, *, prereduced: bool = False) -> np.ndarray:
+    """rembg's BaseSession.normalize (LANCZOS to 320×320, from a reduced copy for big photos), float32.
+    A `prereduced` image (a JPEG decoded at 1/2 or 1/4 by DCT scaling) is not box-reduced again:
+    48 MP mosaic at 1/2, IoU with rembg's plain LANCZOS of the full photo 0.9947 without the second
+    reduction, 0.9866 with it (0.9908 for the full decode with it); and no slower (78 vs 85 ms)."""
+    gap = None if prereduced else _U2NET_REDUCING_GAP
+    small = resize_split(image, (_U2NET_SIDE, _U2NET_SIDE), reducing_gap=gap)
     if small.mode != "RGB":
         small = small.convert("RGB")
     array = np.asarray(small, dtype=np.float32)
@@ -307,13 +311,13 @@ class ModelInput:
     pixels: int
 
 
-def model_input(image: Image.Image, *, model: str = DEFAULT_MODEL) -> ModelInput:
+def model_input(image: Image.Image, *, model: str = DEFAULT_MODEL, prereduced: bool = False) -> ModelInput:
     """The CPU half before inference ("preprocess"): runs beside another request's inference."""
     if image.mode == "RGBA":
         image = image.convert("RGB")  # like rembg: the model sees colours, not transparency
     pixels = image.width * image.height
     if model in _U2NET_FAMILY:
-        return ModelInput(model=model, data=_u2net_input(image), pixels=pixels)
+        return ModelInput(model=model, data=_u2net_input(image, prereduced=prereduced), pixels=pixels)
     scale = _GENERIC_MAX_SIDE / max(image.size)
     if scale < 1:
         small_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

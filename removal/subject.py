@@ -53,16 +53,18 @@ def _visible(source: Image.Image, mask: Image.Image) -> Image.Image:
     return ImageChops.multiply(mask, alpha)
 
 
-def subject_box(source: Image.Image, mask: Image.Image) -> Box | None:
-    """The subject's box in `source` pixels; a mask made at a smaller output size gives the box of its
-    grid scaled back (exact when the output is the input's size)."""
+def subject_box(source: Image.Image, mask: Image.Image, *, size: tuple[int, int] | None = None) -> Box | None:
+    """The subject's box in the upload's pixels (`size`, default `source`'s own); a mask made at a
+    smaller output size gives the box of its grid scaled back (exact when the output is the input's
+    size)."""
+    width, height = size or source.size
     box = foreground_box(_visible(source, mask))
-    if box is None or mask.size == source.size:
+    if box is None or mask.size == (width, height):
         return box
-    sx, sy = source.width / mask.width, source.height / mask.height
+    sx, sy = width / mask.width, height / mask.height
     left, top = math.floor(box[0] * sx), math.floor(box[1] * sy)
-    right = min(source.width, math.ceil((box[0] + box[2]) * sx))
-    bottom = min(source.height, math.ceil((box[1] + box[3]) * sy))
+    right = min(width, math.ceil((box[0] + box[2]) * sx))
+    bottom = min(height, math.ceil((box[1] + box[3]) * sy))
     return left, top, right - left, bottom - top
 
 

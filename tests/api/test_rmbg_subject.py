@@ -125,3 +125,29 @@ def test_it_documents_the_new_fields_and_headers(client):
     assert {"X-Refine", "X-Foreground-Left", "X-Foreground-Top", "X-Foreground-Width",
             "X-Foreground-Height"} <= set(headers)
     assert "/api/models" in client.get("/api/openapi").json()["paths"]
+
+
+def test_it_decodes_a_large_jpeg_smaller_and_still_reports_upload_pixels(client, alice, api_key_for, monkeypatch):
+    """A 3840×3840 JPEG asked at 500 px is decoded at 1920×1920 (JPEG DCT scaling); the answer's
+    size and subject box are still in the upload's pixels."""
+    from removal import pipeline
+
+    decoded = []
+    real = pipeline.cutout_make
+
+    async def spy(image, options, **kwargs):
+        decoded.append((image.image.size, image.size_uploaded))
+        return await real(image, options, **kwargs)
+
+    monkeypatch.setattr(pipeline, "cutout_make", spy)
+    photo = Image.new("RGB", (3840, 3840), (235, 235, 240))
+    photo.paste((200, 40, 30), (960, 1200, 2880, 3400))  # a red block, the obvious subject
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=90)
+    response = post(client, buffer.getvalue(), fields=[("w", "500"), ("format", "png")],
+                    headers={"x-api-key": api_key_for(alice)})
+    assert response.status_code == 200, response.content[:200]
+    assert decoded == [((1920, 1920), (3840, 3840))]
+    assert (response["X-Width"], response["X-Height"]) == ("500", "500")
+    left, top, width, height = _box(response)
+    assert left + width <= 3840 and top + height <= 3840 and width > 1000  # upload pixels, not 1920's

@@ -95,7 +95,8 @@ async def test_it_refuses_with_503_past_the_queue_limit_before_any_work(stages, 
     gate, entered = model_gate
     decoded = []
     real_pixels = pipeline.image_pixels
-    monkeypatch.setattr(pipeline, "image_pixels", lambda header: decoded.append(1) or real_pixels(header))
+    monkeypatch.setattr(pipeline, "image_pixels",
+                        lambda header, **kw: decoded.append(1) or real_pixels(header, **kw))
     first = asyncio.ensure_future(_cutout(chelsea_jpeg))
     second = asyncio.ensure_future(_cutout(chelsea_jpeg))
     await asyncio.to_thread(entered.wait, 30)
