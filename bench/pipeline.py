@@ -24,6 +24,9 @@ runtimes the model stage alone (segment.model_run on the prepared 320×320 input
          ceiling on 2 cores), plus the IoU of the masks at the photo's size. An extra row
          compiles the same model in OpenVINO's bfloat16 (AMX where the CPU has it), measured and
          not used: its masks miss the IoU bar.
+smaller  (--part smaller, not in "both") a large JPEG (default mosaic48) asked as WEBP at w=1000
+         and w=2500: decoded smaller by DCT scaling (removal.decode's draft) against decoded in
+         full, each in its own process: time and peak RSS.
 The load average is printed before and after: on a shared machine read the ratios, not the ms.
 """
 
@@ -126,7 +129,17 @@ def _case_callable(case: str, data: bytes, name: str):
     from removal.pipeline import remove_background
 
     segment.warm_up()
-    options = options_parse({"format": case})
+    fmt, _, rest = case.partition(":")  # "webp", or "webp:w=1000" / "webp:w=1000:full" (--part smaller)
+    fields = {"format": fmt}
+    for item in rest.split(":"):
+        if "=" in item:
+            key, value = item.split("=", 1)
+            fields[key] = value
+        elif item == "full":  # no JPEG draft: the whole photo decoded, as before it existed
+            from removal import pipeline
+
+            pipeline._draft_size = lambda header, options: None
+    options = options_parse(fields)
     return lambda: remove_background(data, name, options)
 
 
@@ -276,9 +289,30 @@ def runtimes_main(photos: list[str], repeats: int) -> None:
     print(f"load at end {_load()}")
 
 
+def smaller_main(photos: list[str], repeats: int) -> None:
+    """A large JPEG asked for a smaller output: decoded smaller by DCT scaling (draft) or in full."""
+    print(f"output smaller than the photo, WEBP, medians of {repeats} interleaved runs, each case in its own "
+          f"process; load at start {_load()}")
+    print(f"{'photo':<11} {'w':>5} {'full decode':>12} {'draft':>8} {'ratio':>7}   peak RSS MiB full / draft")
+    for photo in photos:
+        for width in (1000, 2500):
+            children = {kind: _Child(f"webp:w={width}" + (":full" if kind == "full" else ""), photo)
+                        for kind in ("full", "draft")}
+            for _ in range(repeats):
+                for child_ in children.values():
+                    child_.times.append(child_.ask("run"))
+            ms = {kind: statistics.median(c.times) * 1000 for kind, c in children.items()}
+            peaks = {kind: c.peak_mib() for kind, c in children.items()}
+            print(f"{photo:<11} {width:>5} {ms['full']:>10.0f}ms {ms['draft']:>6.0f}ms "
+                  f"{ms['draft'] / ms['full']:>6.2f}x   {peaks['full']:.0f} / {peaks['draft']:.0f}",
+                  flush=True)
+    print(f"load at end {_load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("stages", "compare", "runtimes", "both"), default="both")
+    parser.add_argument("--part", choices=("stages", "compare", "runtimes", "smaller", "both"),
+                        default="both")
     parser.add_argument("--photos", default="", help="comma-separated names from bench/photos.py")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("CASE", "PHOTO"), help=argparse.SUPPRESS)
@@ -290,6 +324,8 @@ def main() -> None:
         stages_main((args.photos or DEFAULT_STAGE_PHOTOS).split(","), args.repeats)
     if args.part in ("compare", "both"):
         compare_main((args.photos or DEFAULT_COMPARE_PHOTOS).split(","), args.repeats)
+    if args.part == "smaller":
+        smaller_main((args.photos or "mosaic48").split(","), args.repeats)
     if args.part == "runtimes":
         runtimes_main((args.photos or "people,product,car,astronaut").split(","), max(args.repeats, 5))
 
