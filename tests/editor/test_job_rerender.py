@@ -1,32 +1,19 @@
 """POST /editor/jobs/<id>/render/: new presentation options re-render from the stored mask:
 the new output, no inference, no charge."""
 
-import io
-
 import pytest
 from django.core.files.storage import default_storage
-from PIL import Image
 
 from editor.models import Job
 
-from .conftest import logged_in, upload_form, usage
+from .conftest import job_processed, job_result, logged_in, usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def processed(funded_alice, photo):
-    response = logged_in(funded_alice).post("/editor/jobs/", upload_form(photo, format="webp"))
-    assert response.status_code == 200
-    return Job.objects.get(pk=response.json()["id"])
-
-
-def _result(job_id) -> Image.Image:
-    job = Job.objects.get(pk=job_id)
-    with default_storage.open(job.result) as handle:
-        image = Image.open(io.BytesIO(handle.read()))
-        image.load()
-    return image
+    return job_processed(funded_alice, photo, fmt="webp")
 
 
 def test_it_changes_colour_rotation_and_format_without_inference_or_charge(
@@ -40,7 +27,7 @@ def test_it_changes_colour_rotation_and_format_without_inference_or_charge(
     assert response.status_code == 200, response.content
     state = response.json()
     assert state["result"]["format"] == "jpeg" and state["result"]["content_type"] == "image/jpeg"
-    image = _result(processed.pk)
+    image = job_result(processed.pk)
     assert image.format == "JPEG" and image.size == (160, 160)
     r, g, b = image.getpixel((1, 1))
     assert b > 200 and r < 40 and g < 40  # the new blue background
@@ -48,7 +35,7 @@ def test_it_changes_colour_rotation_and_format_without_inference_or_charge(
 
     response = client.post(f"/editor/jobs/{processed.pk}/render/", {"format": "png", "angle": "45"})
     assert response.status_code == 200
-    image = _result(processed.pk)
+    image = job_result(processed.pk)
     assert image.format == "PNG" and image.mode == "RGBA"
     assert image.width > 320 and image.getpixel((0, 0))[3] == 0  # expanded, transparent corners
 
@@ -62,7 +49,7 @@ def test_it_renders_the_mask_only(processed, funded_alice, model_calls):
     response = logged_in(funded_alice).post(f"/editor/jobs/{processed.pk}/render/", {"mask": "true",
                                                                                     "format": "png"})
     assert response.status_code == 200
-    assert _result(processed.pk).mode == "L"
+    assert job_result(processed.pk).mode == "L"
     assert model_calls == []
 
 
@@ -84,15 +71,15 @@ def test_it_crops_to_the_subject_and_refines_edges_in_the_free_re_render(
     """The quality options (issue 16) are editor toggles too: applied from the stored full-size mask,
     still no inference and no charge, and kept with the job so the page shows them again."""
     before = usage(redis_client, funded_alice)
-    full = _result(processed.pk).size
+    full = job_result(processed.pk).size
     client = logged_in(funded_alice)
     response = client.post(f"/editor/jobs/{processed.pk}/render/",
                            {"crop": "true", "crop_margin": "4", "refine": "matting", "format": "png"})
     assert response.status_code == 200, response.content
     state = response.json()
-    cropped = _result(processed.pk)
+    cropped = job_result(processed.pk)
     assert cropped.size != full and cropped.width <= full[0] and cropped.height <= full[1]
     assert state["options"] | {} == {"crop": "true", "crop_margin": "4", "refine": "matting", "format": "png"}
     assert model_calls == [] and usage(redis_client, funded_alice) == before
     response = client.post(f"/editor/jobs/{processed.pk}/render/", {"format": "png"})
-    assert _result(processed.pk).size == full  # toggled off: the whole image again
+    assert job_result(processed.pk).size == full  # toggled off: the whole image again

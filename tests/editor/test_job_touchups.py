@@ -11,7 +11,7 @@ from PIL import Image
 
 from editor.models import Job
 
-from .conftest import logged_in, upload_form, usage
+from .conftest import job_processed, job_result, logged_in, usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,17 +22,11 @@ RESTORE = {"mode": "restore", "radius": 12, "hardness": 1, "points": [[5, 5]]}
 
 @pytest.fixture
 def processed(funded_alice, photo):
-    response = logged_in(funded_alice).post("/editor/jobs/", upload_form(photo, format="png"))
-    assert response.status_code == 200
-    return Job.objects.get(pk=response.json()["id"])
+    return job_processed(funded_alice, photo, fmt="png")
 
 
 def _result(job_id) -> Image.Image:
-    job = Job.objects.get(pk=job_id)
-    with default_storage.open(job.result) as handle:
-        image = Image.open(io.BytesIO(handle.read()))
-        image.load()
-    return image.convert("RGBA")
+    return job_result(job_id).convert("RGBA")
 
 
 def _model_background(job, *, rows) -> tuple[int, int]:
