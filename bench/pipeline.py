@@ -179,6 +179,17 @@ class _Child:
         return peak
 
 
+def _interleaved(cases: dict[str, str], photo: str, repeats: int
+                 ) -> tuple[dict[str, float], dict[str, float]]:
+    """Each case (label → child case) in its own process, called round by round: median ms, peak MiB."""
+    children = {label: _Child(case, photo) for label, case in cases.items()}  # started one after the other
+    for _ in range(repeats):
+        for child_ in children.values():
+            child_.times.append(child_.ask("run"))
+    ms = {label: statistics.median(c.times) * 1000 for label, c in children.items()}
+    return ms, {label: c.peak_mib() for label, c in children.items()}
+
+
 def compare_main(photos: list[str], repeats: int) -> None:
     from removal.pool import pool_sizing
 
@@ -189,12 +200,7 @@ def compare_main(photos: list[str], repeats: int) -> None:
     print(f"{'photo':<11} {'rembg→PNG':>10} {'ours png':>9} {'ours webp':>10} {'png/rembg':>10} "
           f"{'webp/rembg':>11}   peak RSS MiB rembg / png / webp")
     for photo in photos:
-        children = {case: _Child(case, photo) for case in CASES}  # started one after the other
-        for _ in range(repeats):
-            for child_ in children.values():
-                child_.times.append(child_.ask("run"))
-        ms = {case: statistics.median(c.times) * 1000 for case, c in children.items()}
-        peaks = {case: c.peak_mib() for case, c in children.items()}
+        ms, peaks = _interleaved({case: case for case in CASES}, photo, repeats)
         print(f"{photo:<11} {ms['rembg']:>8.0f}ms {ms['png']:>7.0f}ms {ms['webp']:>8.0f}ms "
               f"{ms['png'] / ms['rembg']:>9.2f}x {ms['webp'] / ms['rembg']:>10.2f}x   "
               f"{peaks['rembg']:.0f} / {peaks['png']:.0f} / {peaks['webp']:.0f}", flush=True)
@@ -296,13 +302,8 @@ def smaller_main(photos: list[str], repeats: int) -> None:
     print(f"{'photo':<11} {'w':>5} {'full decode':>12} {'draft':>8} {'ratio':>7}   peak RSS MiB full / draft")
     for photo in photos:
         for width in (1000, 2500):
-            children = {kind: _Child(f"webp:w={width}" + (":full" if kind == "full" else ""), photo)
-                        for kind in ("full", "draft")}
-            for _ in range(repeats):
-                for child_ in children.values():
-                    child_.times.append(child_.ask("run"))
-            ms = {kind: statistics.median(c.times) * 1000 for kind, c in children.items()}
-            peaks = {kind: c.peak_mib() for kind, c in children.items()}
+            cases = {"full": f"webp:w={width}:full", "draft": f"webp:w={width}"}
+            ms, peaks = _interleaved(cases, photo, repeats)
             print(f"{photo:<11} {width:>5} {ms['full']:>10.0f}ms {ms['draft']:>6.0f}ms "
                   f"{ms['draft'] / ms['full']:>6.2f}x   {peaks['full']:.0f} / {peaks['draft']:.0f}",
                   flush=True)
