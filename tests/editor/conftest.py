@@ -27,6 +27,15 @@ def photo() -> bytes:
     return photo_bytes(320)
 
 
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The project's ASGI app served over a real socket (tests/live.py); its base URL."""
+    from tests import live
+
+    with live.asgi_server() as base_url:
+        yield base_url
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")

@@ -15,12 +15,6 @@ from .conftest import PASSWORD, fund, photo_bytes, usage
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
-def asgi_server(transactional_db):
-    with live.asgi_server() as base_url:
-        yield base_url
-
-
-@pytest.fixture
 def page(chromium):
     context = chromium.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     return context.new_page()

@@ -24,12 +24,6 @@ CHEST = (320, 330)  # the astronaut's suit in the 640 px photo: foreground for t
 
 
 @pytest.fixture
-def asgi_server(transactional_db):
-    with live.asgi_server() as base_url:
-        yield base_url
-
-
-@pytest.fixture
 def context(chromium):
     context = chromium.new_context(accept_downloads=True, viewport=DESKTOP)
     yield context
