@@ -5,7 +5,8 @@
 #
 # Every set-up step leaves a stamp, so a second run repeats only what changed:
 #   .venv/.installed                 pyproject.toml, client/pyproject.toml, constraints.txt changed
-#   var/models/u2netp.onnx           missing (removal.provision fetches and checks it)
+#   var/models/u2netp.onnx           missing (removal.provision fetches and checks it, then
+#                                    builds its int8 variant once; `make model` always asks it)
 #   var/.migrated-<database>         a migration file changed, a reinstall, a missing SQLite file
 #   var/staticfiles/staticfiles.json a file under static/ changed, a reinstall
 
@@ -52,13 +53,10 @@ lock: $(STAMP)
 	  --python-version 3.11 --quiet --custom-compile-command "make lock" -o $(LOCK)
 
 # --- model, database, static files -----------------------------------------------------------
-MODEL := $(U2NET_HOME)/u2netp.onnx
-
-# Order-only on the venv: a reinstall does not fetch the model again.
-$(MODEL): | $(STAMP)
+# Order-only on the venv: a reinstall does not fetch the model again. Always asked (it answers
+# "already present" in a fraction of a second): it knows which files of the model are due.
+model: | $(STAMP)
 	$(PY) -m removal.provision --home $(U2NET_HOME)
-
-model: $(MODEL)
 
 # One stamp per database (DATABASE_URL), redone when a migration file changes, after a
 # reinstall (Django's own migrations) or when the default SQLite file is gone.
@@ -93,7 +91,7 @@ chromium:
 	  else echo "warning: chromium missing and cannot be installed; browser tests will fail"; fi; }
 
 # --- the two commands ------------------------------------------------------------------------
-run: $(MODEL) $(MIGRATED) $(MANIFEST)
+run: model $(MIGRATED) $(MANIFEST)
 	@echo "Cutout: http://$(HOST):$(PORT)/"
 	WARM_UP=true PORT=$(PORT) $(PY) scripts/with_redis.py -- $(PY) scripts/with_worker.py -- \
 	  $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets --no-access-log
@@ -112,7 +110,7 @@ lint: $(STAMP)
 	$(MYPY)
 
 # Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
-test: $(MODEL) chromium lint
+test: model chromium lint
 	STATIC_MANIFEST=false $(PY) scripts/with_redis.py --db 15 -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

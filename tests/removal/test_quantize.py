@@ -1,0 +1,120 @@
+"""removal.quantize and MODEL_PRECISION: u2netp's int8 variant, and the IoU bar it is held to."""
+
+import io
+import subprocess
+import sys
+
+import openvino as ov
+import pytest
+from PIL import Image
+
+from removal import segment
+from removal.decode import image_load
+from removal.errors import ModelNotInstalled, ProviderUnavailable
+from removal.quantize import INT8_CONVOLUTIONS, int8_paths
+
+from .conftest import MODEL_HOME, iou
+
+ISSUE_PHOTOS = ["people", "baby", "animal", "car", "product", "graphic", "astronaut", "coffee"]
+MATTING_PHOTOS = ["GT01", "GT04", "GT07", "GT10", "GT13", "GT16", "GT19", "GT22", "GT25"]
+
+
+@pytest.fixture(scope="module")
+def real_photos():
+    from bench import photos
+
+    return photos
+
+
+def _mask(image: Image.Image, precision: str, monkeypatch) -> Image.Image:
+    monkeypatch.setenv("MODEL_PRECISION", precision)
+    monkeypatch.setattr(segment, "_sessions", {})
+    assert segment.session_get().precision == precision
+    return segment.mask_resize(segment.model_run(segment.model_input(image)), image.size)
+
+
+def _resaved(image: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=95)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")  # decoded here, not lazily
+
+
+@pytest.mark.parametrize("name", ISSUE_PHOTOS + MATTING_PHOTOS)
+def test_it_keeps_the_int8_masks_within_the_iou_bar_of_the_float_model(name, real_photos, quality_dir, monkeypatch):
+    """What MODEL_PRECISION=int8 promises: IoU ≥ 0.99 against the float model's mask at the photo's
+    own size (16 of these 17: 0.993-0.9996). Where the float model is itself that unstable (its mask
+    of the same photo re-saved as JPEG q95 is further than 0.99 from its own: GT04 0.976, GT10 0.880,
+    GT25 0.982), int8 stays closer than that re-save (GT10: 0.908). Why int8 is still not the
+    default: against rembg's own masks it falls below 0.99 on chelsea and the mosaics, which
+    test_segment.py holds the float model to."""
+    if name.startswith("GT"):
+        image = Image.open(quality_dir / f"am_{name}_image.png").convert("RGB")
+    else:
+        image = image_load(real_photos.photo_bytes(name), f"{name}.jpg").image
+    exact = _mask(image, "f32", monkeypatch)
+    quantized = _mask(image, "int8", monkeypatch)
+    bar = min(0.99, iou(exact, _mask(_resaved(image), "f32", monkeypatch)))
+    assert iou(quantized, exact) >= bar
+
+
+def test_only_the_four_heaviest_convolutions_run_in_int8():
+    """Their input and weights come through a DequantizeLinear; every other one's straight."""
+    model = ov.Core().read_model(str(int8_paths(MODEL_HOME)[0]))
+    dequantized = {
+        op.get_friendly_name().split("/")[0] for op in model.get_ordered_ops()
+        if op.get_type_name() == "Convolution"
+        and all(source.get_node().get_friendly_name().endswith("_DequantizeLinear") for source in op.input_values())
+    }
+    assert dequantized == set(INT8_CONVOLUTIONS)
+
+
+def test_provisioning_builds_it_once_and_the_same_every_time(tmp_path):
+    """`python -m removal.provision` in a new process, as `make model` runs it: the same bytes as the
+    provisioned file, so every machine like this one serves the masks the bar was measured on."""
+    (tmp_path / "u2netp.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")
+    command = [sys.executable, "-m", "removal.provision", "--home", str(tmp_path)]
+    xml, binary = int8_paths(tmp_path)
+    first = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"built: {xml}" in first.stdout
+    assert xml.read_bytes() == int8_paths(MODEL_HOME)[0].read_bytes()
+    assert binary.read_bytes() == int8_paths(MODEL_HOME)[1].read_bytes()
+    again = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"already present: {xml}" in again.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([binary.name, xml.name, "u2netp.onnx"])
+
+
+def test_it_picks_the_precision_from_model_precision(tmp_path, monkeypatch):
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    monkeypatch.delenv("MODEL_PRECISION", raising=False)
+    assert segment.precision_configured() == "f32"  # the default
+    monkeypatch.setattr(segment, "_sessions", {})
+    assert segment.session_get().precision == "f32"
+    monkeypatch.setenv("MODEL_PRECISION", "int8")
+    assert segment.precision_configured() == "int8"
+    monkeypatch.setattr(segment, "_sessions", {})
+    session = segment.session_get()
+    assert session.precision == "int8" and session.model_path == int8_paths(MODEL_HOME)[0]
+    monkeypatch.setenv("MODEL_PRECISION", "int4")
+    with pytest.raises(ProviderUnavailable, match="MODEL_PRECISION must be one of f32, int8"):
+        segment.precision_configured()
+
+    (tmp_path / "u2netp.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))  # the float model only, as copied by hand
+    monkeypatch.setenv("MODEL_PRECISION", "int8")
+    with pytest.raises(ModelNotInstalled, match="u2netp-int8-v1.xml is missing"):
+        segment.precision_configured()
+    monkeypatch.setenv("MODEL_RUNTIME", "onnxruntime")
+    with pytest.raises(ProviderUnavailable, match="MODEL_PRECISION=int8 needs MODEL_RUNTIME=openvino"):
+        segment.precision_configured()
+
+
+def test_the_other_u2net_models_stay_float(tmp_path, monkeypatch):
+    (tmp_path / "u2netp.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")
+    (tmp_path / "silueta.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")
+    for path in int8_paths(MODEL_HOME):
+        (tmp_path / path.name).symlink_to(path)
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))
+    monkeypatch.setenv("MODEL_PRECISION", "int8")
+    monkeypatch.setattr(segment, "_sessions", {})
+    assert segment.session_get("silueta").precision == "f32"
+    assert segment.session_get("u2netp").precision == "int8"
