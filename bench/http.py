@@ -16,7 +16,8 @@ Servers, both started here on free ports from the same virtualenv, both kept up 
              + `model=u2netp`; weights from U2NET_HOME (var/models), never downloaded (checked)
   ours       uvicorn config.asgi:application ← POST /rmbg with `x-api-key` (the integrator path:
              auth, rate limit, credit reserve/commit in Redis + ledger row in a temp SQLite),
-             once with format=png (what theirs returns) and once with our default (webp)
+             once with format=png (what theirs returns) and once with our default (webp);
+             the environment passes through: MODEL_PRECISION=int8 measures the int8 variant
   in-process removal.pipeline.remove_background() in a child process, same image and options:
              the floor our HTTP latency is compared with
 Sequential: every round sends one request to each server case and asks the in-process child for
@@ -463,10 +464,12 @@ def main() -> None:
         raise SystemExit("run under scripts/with_redis.py (see the docstring)")
     sys.path.insert(0, str(ROOT))
     from removal.pool import pool_sizing
+    from removal.segment import precision_configured, runtime_configured
 
     sizing = pool_sizing()
     load_start = os.getloadavg()
-    print(f"cpus={sizing.cpus} ours ({args.server}): model workers={sizing.workers} × onnxruntime threads="
+    print(f"cpus={sizing.cpus} ours ({args.server}): {runtime_configured()}, u2netp in "
+          f"{precision_configured()} (MODEL_PRECISION), model workers={sizing.workers} × threads="
           f"{sizing.intra_op_threads}, cpu stage threads={sizing.cpu_workers}, queue limit "
           f"{sizing.queue_limit}, pixel budget {sizing.pixel_budget / 1e6:.0f} MP; rembg s: its defaults "
           f"(onnxruntime default threads, anyio thread pool)", flush=True)

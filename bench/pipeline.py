@@ -21,8 +21,9 @@ compare  each case in a fresh subprocess (peak RSS is that case's alone), calls 
 runtimes the model stage alone (segment.model_run on the prepared 320×320 input of each photo):
          OpenVINO (float32, what MODEL_RUNTIME defaults to) against onnxruntime, 2 threads alone,
          1 thread alone, and two 1-thread inferences side by side (ms an image: the throughput
-         ceiling on 2 cores), plus the IoU of the masks at the photo's size. An extra row
-         compiles the same model in OpenVINO's bfloat16 (AMX where the CPU has it), measured and
+         ceiling on 2 cores), plus the IoU of the masks at the photo's size; the same for
+         MODEL_PRECISION=int8 (removal/quantize.py: four convolutions in int8, opt-in). An extra
+         row compiles the model in OpenVINO's bfloat16 (AMX where the CPU has it), measured and
          not used: its masks miss the IoU bar.
 smaller  (--part smaller, not in "both") a large JPEG (default mosaic48) asked as WEBP at w=1000
          and w=2500: decoded smaller by DCT scaling (removal.decode's draft) against decoded in
@@ -265,14 +266,15 @@ def runtimes_main(photos: list[str], repeats: int) -> None:
     from removal.decode import image_load
 
     sessions = {}
-    for runtime in ("openvino", "onnxruntime"):
-        os.environ["MODEL_RUNTIME"] = runtime
+    for runtime, precision in (("openvino", "f32"), ("openvino", "int8"), ("onnxruntime", "f32")):
+        os.environ.update(MODEL_RUNTIME=runtime, MODEL_PRECISION=precision)
         # 2 threads (alone), 1 thread, and a second 1-thread session, as a second model slot uses
-        sessions[runtime] = [segment._session_create("u2netp", threads) for threads in (2, 1, 1)]
-    os.environ.pop("MODEL_RUNTIME")
+        name = runtime if precision == "f32" else f"{runtime} {precision}"
+        sessions[name] = [segment._session_create("u2netp", threads) for threads in (2, 1, 1)]
+    os.environ.pop("MODEL_RUNTIME"), os.environ.pop("MODEL_PRECISION")
     bf16 = _bf16_infer()
     print(f"model stage alone (u2netp, 1×3×320×320), medians of {repeats}; load at start {_load()}")
-    print(f"{'photo':<11} {'runtime':<13} {'2 threads':>9} {'1 thread':>9} {'2×1 side by side':>17} "
+    print(f"{'photo':<11} {'runtime':<15} {'2 threads':>9} {'1 thread':>9} {'2×1 side by side':>17} "
           f"{'IoU vs ort':>11}")
     for photo in photos:
         loaded = image_load(photo_bytes(photo), f"{photo}.jpg")
@@ -285,13 +287,15 @@ def runtimes_main(photos: list[str], repeats: int) -> None:
                              _side_by_side_ms(run_one, run_other, repeats))
         masks["bf16"] = segment.mask_resize(bf16(data), loaded.image.size)
         for runtime, (two_ms, one_ms, pair_ms) in rows.items():
-            print(f"{photo:<11} {runtime:<13} {two_ms:>7.0f}ms {one_ms:>7.0f}ms {pair_ms:>15.0f}ms "
+            print(f"{photo:<11} {runtime:<15} {two_ms:>7.0f}ms {one_ms:>7.0f}ms {pair_ms:>15.0f}ms "
                   f"{_iou(masks[runtime], masks['onnxruntime']):>11.4f}", flush=True)
-        print(f"{photo:<11} {'openvino bf16':<13} {_median_ms(partial(bf16, data), repeats):>7.0f}ms "
+        print(f"{photo:<11} {'openvino bf16':<15} {_median_ms(partial(bf16, data), repeats):>7.0f}ms "
               f"{'-':>9} {'-':>17} {_iou(masks['bf16'], masks['onnxruntime']):>11.4f}")
-        ov, ort = rows["openvino"], rows["onnxruntime"]
-        print(f"{photo:<11} {'ov/ort':<13} {ov[0] / ort[0]:>8.2f}x {ov[1] / ort[1]:>8.2f}x "
-              f"{ov[2] / ort[2]:>16.2f}x")
+        for label, mine, base in (("ov/ort", "openvino", "onnxruntime"),
+                                  ("int8/f32 ov", "openvino int8", "openvino")):
+            ratios = (a / b for a, b in zip(rows[mine], rows[base], strict=True))
+            print(f"{photo:<11} {label:<15} " + " ".join(
+                f"{ratio:>{width}.2f}x" for ratio, width in zip(ratios, (8, 8, 16), strict=True)))
     print(f"load at end {_load()}")
 
 
