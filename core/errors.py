@@ -79,11 +79,25 @@ def validation_failed_from(errors: list) -> ValidationFailed:
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith(("/api/", "/rmbg"))
+    """Paths whose callers read JSON: the API, and the editor's job endpoints (its page's fetch calls)."""
+    return path.startswith(("/api/", "/rmbg", "/editor/jobs/"))
 
 
 # Pages get the site's templates (templates/404.html, 500.html, 403.html, 400.html, rendered by
 # Django's default views); API paths keep SPEC's JSON shape.
+
+CSRF_FAILED = "CSRF verification failed: send the page's CSRF token in the X-CSRFToken header."
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: a POST without its token (another site's form, a script that did not
+    send it) gets JSON on API paths, Django's page elsewhere."""
+    if is_api_path(request.path):
+        return error_response(status=403, message=CSRF_FAILED)
+    from django.views.csrf import csrf_failure as page
+
+    return page(request, reason=reason)
+
 
 def not_found(request, exception=None):
     if is_api_path(request.path):

@@ -2,8 +2,10 @@
 
 import pytest
 from django.core.files.storage import default_storage
+from django.test import Client
 from PIL import Image
 
+from core.errors import CSRF_FAILED
 from editor.models import Job
 
 from .conftest import fund, logged_in, photo_bytes, upload_form, usage
@@ -125,6 +127,19 @@ def test_it_answers_anonymous_with_json_401(client, photo):
     response = client.post(URL, upload_form(photo))
     assert response.status_code == 401
     assert response.json()["error"] == "Please log in to use the editor."
+
+
+def test_it_answers_a_request_without_its_csrf_token_with_json_403(funded_alice, photo, redis_client, model_calls):
+    """The editor's fetch calls carry the CSRF token; a request without it (a chunked upload from
+    a script, another site's form) is refused as JSON, like every other refusal, and costs nothing."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(funded_alice)
+    before = usage(redis_client, funded_alice)
+    response = client.post(URL, upload_form(photo))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": CSRF_FAILED, "status": 403}
+    assert usage(redis_client, funded_alice) == before and model_calls == [] and not Job.objects.exists()
 
 
 def test_it_keeps_the_original_even_for_a_large_photo(funded_alice):
