@@ -45,11 +45,13 @@ _GENERIC_MAX_SIDE = 2048
 # input much cheaper for large photos, but the model is sensitive to the extra blur. Measured
 # against rembg's plain LANCZOS (bench/photos.py, IoU of the masks at 128):
 #   gap 3: 1.57 MP photos 1.000 (no reduction happens below ~3.8k px a side), 12 MP mosaic
-#          0.990, 48 MP mosaic 0.979;   gap 6: 1.000 / 0.993 / 0.991, 48 MP input 1.5 s → 0.18 s.
-# The U²-Net input therefore reduces with gap 6 (only photos over ~3840 px a side are affected:
-# the reduced copy keeps ≥ 6× the model's resolution); other models use gap 3 before their own
-# predict, as before.
-_U2NET_REDUCING_GAP = 6.0
+#          0.990, 48 MP mosaic 0.979;   gap 6: 1.000 / 0.993 / 0.991, 48 MP input 1.5 s → 0.18 s;
+#   gap 9: 1.000 / 1.000 (a 4000×3000 photo is not reduced) / 0.993 (the int8 model: 0.991).
+# Pillow picks the factor per axis (at gap 10 the 48 MP mosaic would reduce across but not down,
+# and cost more than no reduction). With the reduction and the LANCZOS after it on two cores
+# (removal/resize.py), gap 9 costs 12 MP 94 → ~50 ms and 48 MP 118 → ~100 ms against gap 6 in one
+# piece. Other models use gap 3 before their own predict, as before.
+_U2NET_REDUCING_GAP = 9.0
 _REDUCING_GAP = 3.0
 
 # From this many input pixels on, onnxruntime gives its activation arena (~200-250 MB for

@@ -27,14 +27,14 @@ def _halves_used(monkeypatch) -> list:
     return calls
 
 
-# coffee (600×400) is too small to be worth a helper; mosaic12 (4000×3000) is pre-reduced by Pillow.
-@pytest.mark.parametrize(("name", "splits"), [("people", True), ("car", True), ("astronaut", True),
-                                              ("coffee", False), ("mosaic12", False)])
+# coffee (600×400) is too small to be worth a helper.
+@pytest.mark.parametrize(("name", "splits"), [("people", 1), ("car", 1), ("astronaut", 1), ("coffee", 0),
+                                              ("mosaic12", 2)])  # reduced by 2 at gap 6, then resized
 def test_it_makes_the_models_input_exactly_as_one_resize_does(photos, monkeypatch, name, splits):
     calls = _halves_used(monkeypatch)
     image = photos[name]
     split = resize_split(image, (320, 320), reducing_gap=6.0)
-    assert calls == ([1] if splits else [])
+    assert len(calls) == splits
     assert np.array_equal(np.asarray(split), np.asarray(image.resize((320, 320), LANCZOS, reducing_gap=6.0)))
 
 
@@ -55,9 +55,18 @@ def test_it_resizes_in_one_piece_where_halves_could_round_differently(monkeypatc
     assert calls == []  # odd height: no exact middle
 
 
-def test_it_leaves_pillows_pre_reduction_alone(monkeypatch):
+@pytest.mark.parametrize(("size", "gap"), [((4000, 4000), 6.0), ((4001, 3999), 6.0), ((8000, 6000), 10.0),
+                                         ((7001, 5003), 10.0), ((6500, 900), 10.0)])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_it_splits_after_pillows_pre_reduction_with_the_same_pixels(monkeypatch, size, gap, mode):
+    """Pillow reduces by an integer factor first where the source is ≥ gap × the size (here by 2 or
+    3 across, and down where tall enough); the reduction and the LANCZOS after it both split, even
+    where the factor does not divide the size (the last block is partial: Pillow's box then ends
+    inside it). RGBA: Pillow resizes it premultiplied and ignores the gap; so does resize_split."""
     calls = _halves_used(monkeypatch)
-    big = Image.effect_noise((4000, 4000), 60).convert("RGB")  # ≥ 3840 px: Pillow reduces first at gap 6
-    expected = big.resize((320, 320), LANCZOS, reducing_gap=6.0)
-    assert np.array_equal(np.asarray(resize_split(big, (320, 320), reducing_gap=6.0)), np.asarray(expected))
-    assert calls == []
+    big = Image.effect_noise(size, 60).convert(mode)
+    if mode == "RGBA":  # Pillow reduces and resizes it premultiplied
+        big.putalpha(Image.effect_noise(size, 90))
+    expected = big.resize((320, 320), LANCZOS, reducing_gap=gap)
+    assert np.array_equal(np.asarray(resize_split(big, (320, 320), reducing_gap=gap)), np.asarray(expected))
+    assert calls == ([1, 1] if mode == "RGB" else [1])
