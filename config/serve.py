@@ -65,15 +65,27 @@ def _multiproc_dir_reset(path: str) -> None:
 
 
 def _preflight() -> None:
-    """Settings, the model file and the execution provider, checked once before forking N times."""
+    """Settings, the model file, its runtime, precision and execution provider, checked once before
+    forking N times: a mistake there is one line on stderr and exit status 1, not a traceback from
+    every worker (or a first request that fails)."""
     import django
     from django.conf import settings
 
     django.setup()
-    from removal.segment import models_installed, providers_configured, runtime_configured
+    from removal.errors import ModelNotInstalled, ProviderUnavailable
+    from removal.segment import (
+        models_installed,
+        precision_configured,
+        providers_configured,
+        runtime_configured,
+    )
 
-    providers_configured()
-    runtime_configured()
+    try:
+        providers_configured()
+        runtime_configured()
+        precision_configured()
+    except (ProviderUnavailable, ModelNotInstalled) as exc:
+        sys.exit(f"error: {exc}")
     if settings.REMBG_MODEL not in models_installed():
         sys.exit(f"error: model {settings.REMBG_MODEL!r} is not installed in {settings.U2NET_HOME} "
                  f"(run `python -m removal.provision` or `make model`)")

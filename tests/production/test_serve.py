@@ -1,10 +1,15 @@
 """The launcher divides the cores between its processes, and sets up what they share."""
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from config.serve import child_environ, process_sizing
+from removal import segment
 from removal.pool import pool_sizing
 
 
@@ -64,3 +69,25 @@ def test_it_leaves_single_process_metrics_and_explicit_choices_alone(tmp_path):
                         var_dir=tmp_path, warm_up=False)
     assert env["PROMETHEUS_MULTIPROC_DIR"] == "/srv/prom"
     assert "WARM_UP" not in env
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"MODEL_PRECISION": "int4"}, "error: MODEL_PRECISION must be one of f32, int8, got 'int4'"),
+    ({"MODEL_RUNTIME": "tensorrt"}, "error: MODEL_RUNTIME must be one of openvino, onnxruntime, got 'tensorrt'"),
+    ({"MODEL_PRECISION": "int8", "U2NET_HOME": "{float_only}"},
+     "error: MODEL_PRECISION=int8, but {float_only}/u2netp-int8-v2.xml is missing"),
+])
+def test_it_refuses_to_start_with_a_model_setting_it_cannot_serve(tmp_path, variables, message):
+    """One line on stderr and exit status 1 before anything listens, not a traceback per worker."""
+    float_only = tmp_path / "models"
+    float_only.mkdir()
+    (float_only / "u2netp.onnx").symlink_to(segment.model_home() / "u2netp.onnx")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, **{name: value.format(float_only=float_only) for name, value in variables.items()}}
+    done = subprocess.run([sys.executable, "-m", "config.serve", "--port", str(port)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith(message.format(float_only=float_only))
+    assert "Traceback" not in done.stderr
