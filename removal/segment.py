@@ -49,8 +49,9 @@ _GENERIC_MAX_SIDE = 2048
 #   gap 9: 1.000 / 1.000 (a 4000×3000 photo is not reduced) / 0.993 (the int8 model: 0.991).
 # Pillow picks the factor per axis (at gap 10 the 48 MP mosaic would reduce across but not down,
 # and cost more than no reduction). With the reduction and the LANCZOS after it on two cores
-# (removal/resize.py), gap 9 costs 12 MP 94 → ~50 ms and 48 MP 118 → ~100 ms against gap 6 in one
-# piece. Other models use gap 3 before their own predict, as before.
+# (removal/resize.py), against gap 6 in one piece (bench/pipeline.py --part stages, two runs):
+# 12 MP 102-121 → 53-61 ms, 48 MP 134-155 → 152-183 ms (of 4-5.5 s). Other models use gap 3
+# before their own predict, as before.
 _U2NET_REDUCING_GAP = 9.0
 _REDUCING_GAP = 3.0
 
