@@ -89,11 +89,10 @@ def provision_model(home: Path) -> tuple[Path, bool]:
 
 def int8_provision(home: Path) -> tuple[Path, bool]:
     """Make sure the int8 variant of the installed model is built. Returns (path, whether now)."""
-    from removal.quantize import int8_build, int8_paths
+    from removal.quantize import int8_build, int8_built, int8_paths
 
-    xml, binary = int8_paths(home)
-    if xml.is_file() and binary.is_file():
-        return xml, False
+    if int8_built(home):
+        return int8_paths(home)[0], False
     return int8_build(model_path(home), home), True
 
 

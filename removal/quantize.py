@@ -61,6 +61,10 @@ def int8_paths(home: Path) -> tuple[Path, Path]:
     return home / f"{INT8_STEM}.xml", home / f"{INT8_STEM}.bin"
 
 
+def int8_built(home: Path) -> bool:
+    return all(path.is_file() for path in int8_paths(home))
+
+
 def _calibration_inputs() -> list[np.ndarray]:
     """Each photo as the model sees it, plus its mirror image and two crops (24 inputs)."""
     from importlib.resources import files

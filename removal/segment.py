@@ -29,7 +29,7 @@ from PIL import Image
 
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pool import pool_sizing
-from removal.quantize import INT8_MODEL, int8_paths
+from removal.quantize import INT8_MODEL, int8_built, int8_paths
 from removal.resize import resize_split
 
 DEFAULT_MODEL = "u2netp"
@@ -120,11 +120,9 @@ def precision_configured() -> str:
         return raw
     if runtime_configured() != "openvino":
         raise ProviderUnavailable("MODEL_PRECISION=int8 needs MODEL_RUNTIME=openvino")
-    xml, binary = int8_paths(model_home())
-    if not (xml.is_file() and binary.is_file()):
-        raise ModelNotInstalled(
-            f"MODEL_PRECISION=int8, but {xml} is missing: build it with python -m removal.provision"
-        )
+    if not int8_built(model_home()):
+        raise ModelNotInstalled(f"MODEL_PRECISION=int8, but {int8_paths(model_home())[0]} is missing: "
+                                f"build it with python -m removal.provision")
     return raw
 
 
