@@ -1,31 +1,32 @@
 """THE path from upload bytes to output bytes, for every caller (API, editor, CLI, benchmarks):
 
-    image = await image_decode(data, filename)          # admission, checks, pixels (cpu stage)
-    cutout = await cutout_make(image, options, model=…)  # preprocess (cpu) → inference (model)
-                                                         # → upscale, composite, encode (cpu)
+    async with admitted() as ticket:  # PoolBusy at once when the queue is full
+        image = await image_decode(data, filename, ticket=ticket)  # checks, pixels (cpu stage)
+        cutout = await cutout_make(image, options, ticket=ticket, model=…)
+        # preprocess (cpu) → inference (model) → upscale, composite, encode (cpu)
 
 Each step runs on removal.pool's stage executors, so one request's decoding and encoding
-overlap another's inference, and admission (queue length, pixels in flight) is decided before
-any work. `remove_background` is the same path for synchronous callers.
+overlap another's inference. Admission (queue length, pixels in flight) is decided before any
+work and held until the request's last piece of work has finished. `remove_background` is the
+same path for synchronous callers.
 """
 
 import asyncio
-import weakref
 from dataclasses import dataclass, replace
 
 from PIL import Image
 
 from removal import pool, segment
 from removal.decode import LoadedImage, image_pixels, image_probe, jpeg_upright_size
-from removal.errors import ProcessingFailed, RemovalError
 from removal.options import RemovalOptions
+from removal.pool import admitted
 from removal.render import Progress, RenderResult, compose, finish, heap_trim, output_size, render_take
 from removal.render import render as render  # the half for callers not yet on cutout_make
 from removal.segment import DEFAULT_MODEL, mask_predict
 from removal.subject import Box, subject_box, subject_prepare, subject_steps_needed
 
-__all__ = ["Cutout", "RenderResult", "cutout_from_bytes", "cutout_make", "heap_trim", "image_decode",
-           "mask_compute", "remove_background", "render"]
+__all__ = ["Cutout", "RenderResult", "admitted", "cutout_from_bytes", "cutout_make", "heap_trim",
+           "image_decode", "mask_compute", "remove_background", "render"]
 
 
 @dataclass(frozen=True)
@@ -37,30 +38,15 @@ class Cutout:
     foreground: Box | None = None  # the subject's box in input pixels; None when there is none
 
 
-def _failure(exc: Exception) -> RemovalError:
-    """Our refusals pass through; anything else (a bug, no memory) is a JSON 500, charged nothing."""
-    if isinstance(exc, RemovalError):
-        return exc
-    return ProcessingFailed(f"Image processing failed: {type(exc).__name__}")
-
-
-async def image_decode(data: bytes, filename: str, *, options: RemovalOptions | None = None) -> LoadedImage:
-    """Validate + decode (SPEC's checks, removal.decode.image_load) on the pipeline's CPU stage.
-    With the `options` the image will be rendered for, a large JPEG asked for a smaller output is
-    decoded smaller (removal.decode.DRAFT_MIN_SIDE). Raises ImageRejected / PoolBusy (503 + Retry-After)."""
-    ticket = pool.admission_enter()  # PoolBusy here, before any work
-    try:
-        header = image_probe(data, filename)  # header only: cheap, and refusals come first
-        await ticket.pixels_wait(header.width * header.height)
-        image = await pool.cpu_stage(image_pixels, header, at_least=_draft_size(header, options))
-    except BaseException as exc:
-        ticket.release()
-        if isinstance(exc, Exception):
-            raise _failure(exc) from exc
-        raise
-    image.ticket = ticket
-    weakref.finalize(image, ticket.release)  # a caller that drops the image gives its place back
-    return image
+async def image_decode(data: bytes, filename: str, *, ticket: pool.Ticket,
+                       options: RemovalOptions | None = None) -> LoadedImage:
+    """Validate + decode (SPEC's checks, removal.decode.image_load) on the pipeline's CPU stage, the
+    pixels held on `ticket` (from `pool.admitted()`). With the `options` the image will be rendered
+    for, a large JPEG asked for a smaller output is decoded smaller (removal.decode.DRAFT_MIN_SIDE).
+    Raises ImageRejected; anything unexpected propagates as itself (the caller logs it)."""
+    header = image_probe(data, filename)  # header only: cheap, and refusals come first
+    await ticket.pixels_wait(header.width * header.height)
+    return await pool.cpu_stage(ticket, image_pixels, header, at_least=_draft_size(header, options))
 
 
 def _draft_size(header, options: RemovalOptions | None) -> tuple[int, int] | None:
@@ -75,26 +61,13 @@ def _draft_size(header, options: RemovalOptions | None) -> tuple[int, int] | Non
     return size if size[0] < uploaded[0] and size[1] < uploaded[1] else None
 
 
-async def _ticket(image: LoadedImage) -> pool.Ticket:
-    """The image's admission, or a new one for an image that did not come from image_decode."""
-    if image.ticket is not None:
-        return image.ticket
-    ticket = pool.admission_enter()
-    try:
-        await ticket.pixels_wait(image.width * image.height)
-    except BaseException:
-        ticket.release()
-        raise
-    return ticket
-
-
-async def _mask_make(source: Image.Image, size: tuple[int, int], *, model: str, prereduced: bool = False
-                     ) -> Image.Image:
+async def _mask_make(ticket: pool.Ticket, source: Image.Image, size: tuple[int, int], *, model: str,
+                     prereduced: bool = False) -> Image.Image:
     """Preprocess on the cpu stage, infer on the model stage, upscale to `size` on the cpu stage."""
-    prepared = await pool.cpu_stage(segment.model_input, source, model=model, prereduced=prereduced)
-    prediction = await pool.model_stage(segment.model_run, prepared)
+    prepared = await pool.cpu_stage(ticket, segment.model_input, source, model=model, prereduced=prereduced)
+    prediction = await pool.model_stage(ticket, segment.model_run, prepared)
     del prepared
-    return await pool.cpu_stage(segment.mask_resize, prediction, size)
+    return await pool.cpu_stage(ticket, segment.mask_resize, prediction, size)
 
 
 def _thumbnail_render(source: Image.Image, mask: Image.Image, options: RemovalOptions, *, side: int,
@@ -124,42 +97,37 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
             progress("segmenting")
         # Otherwise the mask is made at the output size: no full-size mask for a small result.
         full = keep_mask or subject_steps
-        mask = await _mask_make(source, source.size if full else size, model=options.model or model,
+        mask = await _mask_make(ticket, source, source.size if full else size, model=options.model or model,
                                 prereduced=drafted)
     kept = mask if keep_mask else None
     refine = None
     if subject_steps:
-        subject = await pool.cpu_stage(subject_prepare, source=source, mask=mask, options=options)
+        subject = await pool.cpu_stage(ticket, subject_prepare, source=source, mask=mask, options=options)
         source, mask, refine, foreground = subject.source, subject.mask, subject.refine, subject.foreground
     else:
-        foreground = await pool.cpu_stage(subject_box, source, mask, size=uploaded)
+        foreground = await pool.cpu_stage(ticket, subject_box, source, mask, size=uploaded)
     if progress:
         progress("compositing")
     thumbnail = None
     if thumbnail_side:
-        thumbnail = await pool.cpu_stage(_thumbnail_render, source, mask, options, side=thumbnail_side,
-                                         icc_profile=icc_profile)
+        thumbnail = await pool.cpu_stage(ticket, _thumbnail_render, source, mask, options,
+                                         side=thumbnail_side, icc_profile=icc_profile)
     planes = [source, mask]
     del source, mask  # render_take frees each plane as soon as it is encoded
-    result = await pool.cpu_stage(render_take, planes, options, icc_profile=icc_profile, progress=progress,
+    result = await pool.cpu_stage(ticket, render_take, planes, options, icc_profile=icc_profile,
+                                  progress=progress,
                                   size=size if drafted else None)  # else: of the (maybe cropped) source
     return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, foreground=foreground)
 
 
-async def cutout_make(image: LoadedImage, options: RemovalOptions, *, model: str,
+async def cutout_make(image: LoadedImage, options: RemovalOptions, *, ticket: pool.Ticket, model: str,
                       progress: Progress = None, mask: Image.Image | None = None,
                       keep_mask: bool = False, thumbnail_side: int | None = None) -> Cutout:
     """THE path from a decoded image to output bytes: segment (skipped when a stored `mask` is given:
-    the editor's free re-render) → render → encode, on the staged executors. Takes ownership of
-    `image` (may free it). Progress stages: "segmenting", "compositing", "encoding"."""
-    ticket = await _ticket(image)
-    try:
-        return await _cutout(image, ticket, options, model=model, progress=progress, mask=mask,
-                             keep_mask=keep_mask, thumbnail_side=thumbnail_side)
-    except Exception as exc:
-        raise _failure(exc) from exc
-    finally:
-        ticket.release()
+    the editor's free re-render) → render → encode, on the staged executors, counted on `ticket`.
+    Takes ownership of `image` (may free it). Progress stages: "segmenting", "compositing", "encoding"."""
+    return await _cutout(image, ticket, options, model=model, progress=progress, mask=mask,
+                         keep_mask=keep_mask, thumbnail_side=thumbnail_side)
 
 
 def remove_background(data: bytes, filename: str, options: RemovalOptions, *, model: str = DEFAULT_MODEL,
@@ -175,8 +143,9 @@ def cutout_from_bytes(data: bytes, filename: str, options: RemovalOptions, *, mo
     async def run() -> Cutout:
         if progress:
             progress("decoding")
-        image = await image_decode(data, filename, options=options)
-        return await cutout_make(image, options, model=model, progress=progress)
+        async with pool.admitted() as ticket:
+            image = await image_decode(data, filename, ticket=ticket, options=options)
+            return await cutout_make(image, options, ticket=ticket, model=model, progress=progress)
 
     return asyncio.run(run())
 

@@ -29,8 +29,9 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -162,17 +163,23 @@ class Admission:
 
 
 class Ticket:
-    """One admitted request: its place in the queue, then the pixels it holds. Release once."""
+    """One admitted request: its place in the queue, then the pixels it holds, until its holder is
+    done with it AND every piece of its work on the executors has finished (a cancelled request's
+    decode or encode still running keeps its pixels counted). Hold it through `admitted()`."""
 
     def __init__(self, admission: Admission) -> None:
         self.admission = admission
         self.cost = 0
         self.released = False
+        self._work = 0  # executor jobs submitted for this request and not finished yet
+        self._closed = False  # the holder is done: release once the work has drained
 
     async def pixels_wait(self, pixels: int) -> None:
-        """Wait until `pixels` (capped) fit in the budget, then hold them until release()."""
+        """Wait until `pixels` fit in the budget, then hold them until release. One request never
+        holds more than the cap in all (a second image of the same request, e.g. an editor's
+        background, must not wait for pixels it can never get beside its own first image)."""
         admission = self.admission
-        waiter = _Waiter(min(pixels, admission.cap))
+        waiter = _Waiter(min(pixels, max(0, admission.cap - self.cost)))
         with admission.lock:
             admission.waiting.append(waiter)
         admission.grant()
@@ -196,7 +203,26 @@ class Ticket:
             self.admission.pixels += extra
         self.cost += extra
 
-    def release(self) -> None:
+    def work_started(self) -> None:
+        with self.admission.lock:
+            self._work += 1
+
+    def work_finished(self) -> None:
+        with self.admission.lock:
+            self._work -= 1
+            due = self._closed and self._work == 0
+        if due:
+            self._release()
+
+    def close(self) -> None:
+        """The holder is done: give the place and pixels back now, or when its last job ends."""
+        with self.admission.lock:
+            self._closed = True
+            due = self._work == 0
+        if due:
+            self._release()
+
+    def _release(self) -> None:
         admission = self.admission
         with admission.lock:
             if self.released:
@@ -240,6 +266,17 @@ def admission_enter() -> Ticket:
     return stages_get().admission.enter()
 
 
+@asynccontextmanager
+async def admitted() -> AsyncIterator[Ticket]:
+    """`async with admitted() as ticket:` one request's admission (PoolBusy at once when the queue
+    is full), given back when the block ends and the work it started on the executors is done."""
+    ticket = admission_enter()
+    try:
+        yield ticket
+    finally:
+        ticket.close()
+
+
 def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
     if future.done():  # the awaiting request was cancelled (client gone)
         return
@@ -249,18 +286,31 @@ def _settle(future: asyncio.Future, result: Any, error: BaseException | None) ->
         future.set_result(result)
 
 
-async def _stage_run(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run fn on `executor` and await it. Unlike asyncio.wrap_future, no reference cycle keeps the
-    result (a decoded image) alive after the caller dropped it: memory comes back at once."""
+async def _stage_run(executor: ThreadPoolExecutor, ticket: Ticket | None, fn: Callable[..., T], *args: Any,
+                     **kwargs: Any) -> T:
+    """Run fn on `executor` and await it, counted on `ticket` until it has really finished. Unlike
+    asyncio.wrap_future, no reference cycle keeps the result (a decoded image) alive after the caller
+    dropped it: memory comes back at once. A cancelled caller's job that has not started never runs."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future = loop.create_future()
 
     def done(work) -> None:
+        if ticket is not None:
+            ticket.work_finished()
+        if work.cancelled():
+            return
         error = work.exception()
         loop.call_soon_threadsafe(_settle, future, None if error else work.result(), error)
 
-    executor.submit(functools.partial(fn, *args, **kwargs)).add_done_callback(done)
-    return await future
+    if ticket is not None:
+        ticket.work_started()
+    work = executor.submit(functools.partial(fn, *args, **kwargs))
+    work.add_done_callback(done)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        work.cancel()  # only succeeds before it started; a running job finishes and then releases
+        raise
 
 
 _helpers: ThreadPoolExecutor | None = None
@@ -287,14 +337,15 @@ def both(first: Callable[[], T], second: Callable[[], Any]) -> tuple[T, Any]:
     return result, other
 
 
-async def cpu_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run decode / preprocess / upscale / composite / encode work on the cpu executor."""
-    return await _stage_run(stages_get().cpu, fn, *args, **kwargs)
+async def cpu_stage(ticket: Ticket | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run decode / preprocess / upscale / composite / encode work on the cpu executor, for `ticket`'s
+    request (None: work no admitted request owns, e.g. a warm-up)."""
+    return await _stage_run(stages_get().cpu, ticket, fn, *args, **kwargs)
 
 
-async def model_stage(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run an inference on the model executor."""
-    return await _stage_run(stages_get().model, fn, *args, **kwargs)
+async def model_stage(ticket: Ticket | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an inference on the model executor, for `ticket`'s request."""
+    return await _stage_run(stages_get().model, ticket, fn, *args, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ def _rotated_jpeg(stored: tuple[int, int], orientation: int) -> bytes:
 
 
 async def test_it_decodes_a_48_mp_jpeg_asked_at_1000_px_at_half_size(mosaic48):
-    image = await pipeline.image_decode(mosaic48, "m.jpg", options=options_parse({"w": "1000"}))
+    async with pipeline.admitted() as ticket:
+        image = await pipeline.image_decode(mosaic48, "m.jpg", ticket=ticket, options=options_parse({"w": "1000"}))
     assert image.image.size == (4000, 3000)  # 1/4 would go below DRAFT_MIN_SIDE
     assert image.original_size == (8000, 6000) == image.size_uploaded
-    image.ticket.release()
 
 
 def test_it_makes_the_same_cutout_from_the_smaller_decode(mosaic48, monkeypatch):

@@ -51,10 +51,12 @@ def intervals(monkeypatch):
     return seen
 
 
-async def _cutout(data: bytes, name: str = "photo.jpg", **fields):
-    image = await pipeline.image_decode(data, name)
-    options = options_parse({k: str(v) for k, v in fields.items()})
-    return await pipeline.cutout_make(image, options, model=segment.DEFAULT_MODEL)
+async def _cutout(data: bytes, name: str = "photo.jpg", *, model: str = segment.DEFAULT_MODEL,
+                  options=None, **fields):
+    options = options or options_parse({k: str(v) for k, v in fields.items()})
+    async with pipeline.admitted() as ticket:
+        image = await pipeline.image_decode(data, name, ticket=ticket)
+        return await pipeline.cutout_make(image, options, ticket=ticket, model=model)
 
 
 def _overlaps(a: tuple[str, float, float], b: tuple[str, float, float]) -> bool:
@@ -101,7 +103,7 @@ async def test_it_refuses_with_503_past_the_queue_limit_before_any_work(stages, 
     second = asyncio.ensure_future(_cutout(chelsea_jpeg))
     await asyncio.to_thread(entered.wait, 30)
     with pytest.raises(PoolBusy) as caught:
-        await pipeline.image_decode(chelsea_jpeg, "third.jpg")
+        await _cutout(chelsea_jpeg, "third.jpg")
     assert caught.value.status == 503 and caught.value.headers["Retry-After"]
     assert len(decoded) == 2  # the refused request decoded nothing
     assert pool.pool_stats().running + pool.pool_stats().queued >= 2
@@ -111,25 +113,57 @@ async def test_it_refuses_with_503_past_the_queue_limit_before_any_work(stages, 
     assert pool.stages_get().admission.tickets == 0 and pool.stages_get().admission.pixels == 0
 
 
-async def test_it_gives_the_place_back_when_a_decoded_image_is_dropped(stages, chelsea_jpeg):
+async def test_it_gives_the_place_back_when_the_request_ends_after_decoding(stages, chelsea_jpeg):
+    """A request refused after decoding (say a 429 from the charge) gives its place and pixels back
+    when its admission block ends: not when the garbage collector finds the decoded image."""
     admission = stages(PIPELINE_QUEUE_LIMIT=1).admission
-    image = await pipeline.image_decode(chelsea_jpeg, "c.jpg")
-    with pytest.raises(PoolBusy):
-        await pipeline.image_decode(chelsea_jpeg, "c.jpg")
-    del image  # e.g. the caller was refused a credit and never called cutout_make
-    for _ in range(100):  # the worker thread drops its reference to the result a moment later
+    kept = []
+    with pytest.raises(RuntimeError):
+        async with pipeline.admitted() as ticket:
+            kept.append(await pipeline.image_decode(chelsea_jpeg, "c.jpg", ticket=ticket))
+            with pytest.raises(PoolBusy):
+                async with pipeline.admitted():
+                    pass
+            raise RuntimeError("no credits left")
+    assert kept[0].image is not None  # still referenced, yet its place is free
+    assert admission.tickets == 0 and admission.pixels == 0
+    assert (await _cutout(chelsea_jpeg)).result.format == "webp"
+
+
+async def test_it_counts_a_cancelled_requests_pixels_until_its_work_has_finished(stages, chelsea_jpeg,
+                                                                                monkeypatch):
+    """A client that goes away cancels its request, but a decode already running on the executor
+    still holds its memory: the pixels stay counted until that work is done."""
+    admission = stages().admission
+    started, gate = threading.Event(), threading.Event()
+    real_pixels = pipeline.image_pixels
+
+    def slow_pixels(header, **kw):
+        started.set()
+        gate.wait(30)
+        return real_pixels(header, **kw)
+
+    monkeypatch.setattr(pipeline, "image_pixels", slow_pixels)
+    request = asyncio.ensure_future(_cutout(chelsea_jpeg))
+    await asyncio.to_thread(started.wait, 30)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert admission.tickets == 1 and admission.pixels > 0  # the decode still runs: still counted
+    gate.set()
+    for _ in range(200):
         if admission.tickets == 0:
             break
         await asyncio.sleep(0.01)
     assert admission.tickets == 0 and admission.pixels == 0
-    await pipeline.image_decode(chelsea_jpeg, "c.jpg")
 
 
 async def test_it_releases_admission_when_the_upload_is_refused(stages):
     admission = stages(PIPELINE_QUEUE_LIMIT=1).admission
     for _ in range(3):
-        with pytest.raises(ImageRejected):
-            await pipeline.image_decode(b"not an image", "x.png")
+        with pytest.raises(ImageRejected) as caught:
+            await _cutout(b"not an image", "x.png")
+        assert caught.value.__cause__ is not caught.value  # our refusal is raised as it is
     assert admission.tickets == 0 and admission.pixels == 0
 
 
@@ -173,16 +207,19 @@ async def test_it_lets_small_images_overtake_a_big_one_waiting_for_pixels(stages
 
 async def test_it_keeps_the_full_size_mask_and_re_renders_from_it_without_the_model(stages, intervals,
                                                                                       chelsea_jpeg, chelsea):
-    image = await pipeline.image_decode(chelsea_jpeg, "c.jpg")
     options = options_parse({"w": "200", "format": "png"})
-    first = await pipeline.cutout_make(image, options, model="u2netp", keep_mask=True, thumbnail_side=64)
+    async with pipeline.admitted() as ticket:
+        image = await pipeline.image_decode(chelsea_jpeg, "c.jpg", ticket=ticket)
+        first = await pipeline.cutout_make(image, options, ticket=ticket, model="u2netp", keep_mask=True,
+                                           thumbnail_side=64)
     assert first.mask.mode == "L" and first.mask.size == chelsea.size  # full size, for the editor
     assert (first.result.width, first.result.height) == (200, 133)
     assert decode(first.thumbnail.data).size == (64, 43) and first.thumbnail.format == "webp"
     assert image.image is None  # ownership was taken
     models = len([i for i in intervals if i[0] == "model"])
-    again = await pipeline.cutout_make(await pipeline.image_decode(chelsea_jpeg, "c.jpg"), options,
-                                       model="u2netp", mask=first.mask)
+    async with pipeline.admitted() as ticket:
+        again = await pipeline.cutout_make(await pipeline.image_decode(chelsea_jpeg, "c.jpg", ticket=ticket),
+                                           options, ticket=ticket, model="u2netp", mask=first.mask)
     assert len([i for i in intervals if i[0] == "model"]) == models  # the stored mask: no inference
     assert again.mask is None and again.thumbnail is None
     assert np.array_equal(np.asarray(decode(again.result.data)), np.asarray(decode(first.result.data)))
@@ -190,7 +227,7 @@ async def test_it_keeps_the_full_size_mask_and_re_renders_from_it_without_the_mo
 
 async def test_it_is_the_same_path_as_the_sync_call(stages, chelsea_jpeg):
     options = options_parse({"format": "png", "bg_color": "#0af8"})
-    made = await pipeline.cutout_make(await pipeline.image_decode(chelsea_jpeg, "c.jpg"), options, model="u2netp")
+    made = await _cutout(chelsea_jpeg, "c.jpg", options=options)
     synced = await asyncio.to_thread(pipeline.remove_background, chelsea_jpeg, "c.jpg", options)
     assert made.result.data == synced.data
 
@@ -261,7 +298,7 @@ async def test_it_uses_the_model_it_is_given(stages, monkeypatch, tmp_path, chel
     options = options_parse({"mask": "true", "format": "png"})
     masks = {}
     for model in ("u2net", "u2netp"):
-        made = await pipeline.cutout_make(await pipeline.image_decode(chelsea_jpeg, "c.jpg"), options, model=model)
+        made = await _cutout(chelsea_jpeg, "c.jpg", model=model, options=options)
         masks[model] = np.asarray(decode(made.result.data))
     width = masks["u2net"].shape[1]
     assert masks["u2net"][:, : width // 2 - 10].min() == 255 and masks["u2net"][:, width // 2 + 10 :].max() == 0
