@@ -8,8 +8,8 @@ but no pixels, so a tiny file declaring 40000×40000 is refused before any alloc
 
 import io
 import os
+import struct
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from PIL import BmpImagePlugin, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
@@ -29,6 +29,12 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # so a legal 10000×10000 does not trigger 
 # either side (6× the model's 320: at 1/4 the 48 MP mosaic's mask fell to IoU 0.989), so the masks
 # keep the IoU bar (tests/removal/test_draft.py).
 DRAFT_MIN_SIDE = 1920
+
+# What Pillow raises for bytes it cannot parse or decode (a corrupt header, truncated or broken
+# pixel data). Anything else — MemoryError, a bug of ours — is not the upload's fault: it must
+# reach the caller as a logged JSON 500, never as a silent 400 "invalid signature".
+PILLOW_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError,
+                        Image.DecompressionBombError)
 
 _ORIENTATION = 0x0112
 INVALID_SIGNATURE = "File does not appear to be a valid image (invalid file signature)"
@@ -50,8 +56,6 @@ class LoadedImage:
     icc_profile: bytes | None = field(default=None, repr=False)
     # The upload's upright size when the pixels were decoded smaller (a JPEG draft), else None.
     original_size: tuple[int, int] | None = None
-    # The pipeline's admission ticket (removal.pool.Ticket) while the pixels are held.
-    ticket: Any = field(default=None, repr=False, compare=False)
 
     def take(self) -> Image.Image:
         """Hand the pixels over to the caller (which may free or reuse them); self keeps none."""
@@ -125,7 +129,7 @@ def _open_header(data: bytes, kind: str) -> ImageFile.ImageFile:
     """Parse the header only (no pixels, and no Pillow bomb check that would hide the size)."""
     try:
         return _PLUGINS[kind](io.BytesIO(data))
-    except Exception:  # Pillow raises SyntaxError, OSError, ValueError, struct.error...
+    except PILLOW_DECODE_ERRORS:
         raise ImageRejected(INVALID_SIGNATURE) from None
 
 
@@ -220,9 +224,7 @@ def image_pixels(header: ImageFile.ImageFile, *, at_least: tuple[int, int] | Non
         if _orientation(header) != 1:
             ImageOps.exif_transpose(header, in_place=True)  # no copy: 48 MP is 144 MB
         image = _normalize_mode(header)
-    except ImageRejected:
-        raise
-    except Exception:  # truncated or corrupt pixel data
+    except PILLOW_DECODE_ERRORS:  # truncated or corrupt pixel data; anything else is our 500
         raise ImageRejected(INVALID_SIGNATURE) from None
     if image is header:
         # A plain Image around the same pixels (no copy): the plugin object still holds the

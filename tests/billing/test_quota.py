@@ -228,3 +228,17 @@ def test_it_writes_the_missing_charge_row_when_sweeping_a_dead_workers_reservati
     sweep.reservations_sweep(now=datetime(2026, 3, 16, tzinfo=UTC))
     keys = sorted(LedgerEntry.objects.values_list("idempotency_key", flat=True))
     assert keys == [reservation.charge_key, reservation.refund_key]
+
+
+def test_it_writes_no_refund_row_for_a_charge_the_ledger_kept(alice, redis_client):
+    """A refund queued while the database was down, for a charge the ledger had meanwhile committed
+    (the image was delivered): the sweeper must not write a refund row beside a committed charge."""
+    from billing import redis_client as rc
+
+    reservation = quota.credits_reserve(user_id=alice.pk, source="api", now=NOW)
+    LedgerEntry.objects.filter(idempotency_key=reservation.charge_key).update(state="committed")
+    quota._refund_redis(reservation)  # Redis was refunded while the ledger could not be told
+    redis_client.sadd(rc.LEDGER_RETRY_KEY, reservation.id)
+    sweep.reservations_sweep(now=NOW)
+    assert not LedgerEntry.objects.filter(kind="refund").exists()
+    assert LedgerEntry.objects.get(idempotency_key=reservation.charge_key).state == "committed"

@@ -198,3 +198,16 @@ def test_it_decodes_10000_by_10000_without_a_pillow_bomb_warning():
         warnings.simplefilter("error")
         loaded = image_load(data, "big.png")
     assert loaded.image.size == (10000, 10000)
+
+
+def test_it_lets_a_failure_that_is_not_the_uploads_fault_through(chelsea_jpeg, monkeypatch):
+    """Only Pillow's decode errors mean "not a valid image": running out of memory (or a bug of ours)
+    must reach the caller as itself, a logged 500, not a silent 400 blaming the upload."""
+    from removal import decode
+
+    def no_memory(image):
+        raise MemoryError()
+
+    monkeypatch.setattr(decode, "_normalize_mode", no_memory)
+    with pytest.raises(MemoryError):
+        image_load(chelsea_jpeg, "c.jpg")
