@@ -9,7 +9,6 @@ the first Execute fail or cost a 15 s upscale. Fields that must start empty say 
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
-from api.test_mode import HEADER as TEST_MODE_HEADER
 
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 _EMPTY = {"example": ""}  # starts empty in "Try it out"
@@ -126,7 +125,7 @@ RMBG_OPENAPI = {
             "description": "The processed image (or, on request, JSON)",
             "headers": {name: {"schema": {"type": "integer"}, "description": text}
                         for name, text in _HEADERS.items()}
-                       | {TEST_MODE_HEADER: {"schema": {"type": "string", "enum": ["true"]},
+                       | {"X-Test-Mode": {"schema": {"type": "string", "enum": ["true"]},
                                              "description": "Present when a test key was used"},
                           REPLAYED_HEADER: {"schema": {"type": "string", "enum": ["true"]},
                                             "description": "Present on a replayed Idempotency-Key answer"}}

@@ -1,9 +1,10 @@
 """Test keys (`ck_test_…`, SPEC §7): real processing, never charged, small results.
 
-A test key's call runs the same pipeline as a live one, but its result is scaled down to fit
-TEST_KEY_MAX_PIXELS (0.25 MP), measured after rotation, and carries `X-Test-Mode: true`. That
-it is never charged nor counted as usage is decided where the credit is reserved (api/rmbg.py,
-`caller.test_mode`); its own short-term limit is in billing/ratelimit.py.
+A test key's cut-out runs the same pipeline as a live one, on every path that takes a key (/rmbg
+and batch items alike: cutouts.service applies this), but its result is scaled down to fit
+TEST_KEY_MAX_PIXELS (0.25 MP), measured after rotation. That it is never charged nor counted is
+decided where the credit is reserved (billing.charge); its own short-term limit is in
+billing/ratelimit.py; the API answers with `X-Test-Mode: true`.
 """
 
 import math
@@ -13,8 +14,6 @@ from django.conf import settings
 
 from removal.options import RemovalOptions
 from removal.render import output_size
-
-HEADER = "X-Test-Mode"
 
 
 def _rotated_area(width: int, height: int, options: RemovalOptions) -> float:

@@ -1,10 +1,8 @@
 """Editor jobs: admit the caller, create a job, process it (charged once), re-render it (free), purge.
 
-A new upload goes through the same steps as `POST /rmbg` with source "app": verified email →
-short-term limit → fields → decode → one credit held (billing.charge) → the pipeline → commit,
-or refund on failure.
-The original and the full-size mask are stored, so a change of presentation options only renders
-again from them: no inference and no charge.
+A new upload is the one charged cut-out (cutouts.service) with source "app", after the verified
+email and short-term limit checks. The original and the full-size mask are stored, so a change of
+presentation options only renders again from them: no inference and no charge.
 """
 
 import io
@@ -23,15 +21,14 @@ from PIL import Image
 from accounts.errors import EmailNotVerified
 from accounts.services import Caller, client_ip, email_is_verified
 from billing import ratelimit
-from billing.charge import credit_held
 from core.errors import processing_failed
 from core.storage import files_delete
+from cutouts.service import Cutout, cutout_charged, cutout_rerender
 from editor.errors import JobNotReady
 from editor.models import Job
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
-from editor.touchups import touchups_apply
-from removal import pipeline
+from editor.touchups import touchups_load
 from removal.options import RemovalOptions
 
 log = logging.getLogger(__name__)
@@ -84,7 +81,7 @@ def _storage_save(job: Job, kind: str, ext: str, data: bytes) -> str:
     return default_storage.save(name, ContentFile(data))
 
 
-def _rendered_store(job: Job, cutout: pipeline.Cutout) -> Rendered:
+def _rendered_store(job: Job, cutout: Cutout) -> Rendered:
     result = cutout.result
     return Rendered(
         result=_storage_save(job, "result", _EXTENSIONS[result.format], result.data),
@@ -122,34 +119,37 @@ def _rendered_apply(job: Job, rendered: Rendered, fields: dict[str, str]) -> Non
     job.stage, job.error_status, job.error_message = Job.Stage.DONE, None, ""
 
 
-async def _original_accept(job: Job, data: bytes) -> pipeline.LoadedImage:
-    """Decode and check the upload (SPEC's limits), then keep the original bytes."""
-    image = await pipeline.image_decode(data, job.original_name)
-    job.original = await sync_to_async(_storage_save)(job, "original", _EXTENSIONS[image.source_format], data)
-    job.original_format, job.original_width, job.original_height = (
-        image.source_format, image.width, image.height)
-    return image
-
-
 async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOptions, ref: str = "") -> Job:
     """Decode, charge one `app` credit, segment, render and store the job, publishing each stage.
 
-    The charge is billing.charge's charged run, as for the API: the credit is committed once the
-    result is stored (a delivered image is charged), refunded on any failure. On failure the job is
-    marked `error`, its files deleted, and the domain error raised for the view to render.
+    The one charged cut-out (cutouts.service) with the original, the full-size mask and the result
+    stored and the job row saved *inside* the charge: a job that could not be recorded is refunded.
+    On failure the job is marked `error`, its files deleted, and the domain error raised for the
+    view to render.
     """
     async with ProgressPublisher(job=job, ref=ref) as progress:
         progress.publish(Job.Stage.RECEIVED)
         progress.publish(Job.Stage.QUEUED)
+
+        async def accepted(image) -> None:  # the upload passed every check: keep the original
+            job.original = await sync_to_async(_storage_save)(
+                job, "original", _EXTENSIONS[image.source_format], data)
+            job.original_format, job.original_width, job.original_height = (
+                image.source_format, image.width, image.height)
+
+        async def keep(cutout) -> None:  # stored and recorded before the credit commits
+            job.mask = await sync_to_async(_mask_store)(job, cutout.mask)
+            rendered = await sync_to_async(_rendered_store)(job, cutout)
+            await progress.flush()  # no in-flight stage may land on the row after it is done
+            _rendered_apply(job, rendered, job.options)
+            job.charged = True
+            await job.asave()
+
         try:
-            image = await _original_accept(job, data)
-            async with credit_held(caller=caller, where="editor upload",
-                                   idempotency_key=f"editor-{job.pk}"):
-                cutout = await pipeline.cutout_make(image, opts, model=settings.REMBG_MODEL,
-                                                    progress=progress.emit, keep_mask=True,
-                                                    thumbnail_side=THUMBNAIL_SIDE)
-                job.mask = await sync_to_async(_mask_store)(job, cutout.mask)
-                rendered = await sync_to_async(_rendered_store)(job, cutout)
+            await cutout_charged(caller=caller, data=data, filename=job.original_name, options=opts,
+                                 where="editor upload", idempotency_key=f"editor-{job.pk}",
+                                 progress=progress.emit, keep_mask=True, thumbnail_side=THUMBNAIL_SIDE,
+                                 accepted=accepted, keep=keep)
         except Exception as exc:
             error = processing_failed(exc, where="editor upload")
             await progress.flush()
@@ -158,42 +158,42 @@ async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOpt
             if error is exc:
                 raise
             raise error from exc
-        await progress.flush()
-        _rendered_apply(job, rendered, job.options)
-        job.charged = True
-        await job.asave()
         progress.publish(Job.Stage.DONE, state=job_state(job=job))
     return job
 
 
-async def _job_fail(job: Job, error: Exception) -> None:
+async def _job_fail(job: Job, error) -> None:
     await sync_to_async(files_delete)(job.storage_names)  # nothing of a failed upload is kept
     job.original = job.mask = job.result = job.thumbnail = ""
+    job.charged = False
     job.stage, job.error_status, job.error_message = Job.Stage.ERROR, error.status, error.message
     await job.asave()
 
 
 async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], ref: str = "") -> Job:
-    """Render a processed job again with new presentation options: no inference, no charge."""
+    """Render a processed job again with new presentation options: no inference, no charge, but
+    admitted like any cut-out (cutouts.service.cutout_rerender)."""
     if job.stage != Job.Stage.DONE or not job.mask:
         raise JobNotReady()
     async with ProgressPublisher(job=job, ref=ref) as progress:
         progress.publish(Job.Stage.QUEUED)
         try:
             data, mask = await sync_to_async(_stored_load)(job)
-            image = await pipeline.image_decode(data, job.original_name)
-            image, mask = await sync_to_async(touchups_apply, thread_sensitive=False)(
-                job, image, mask, mask_only=opts.mask)
-            cutout = await pipeline.cutout_make(image, opts, model=settings.REMBG_MODEL,
-                                                progress=progress.emit, mask=mask,
-                                                thumbnail_side=THUMBNAIL_SIDE)
+            touchups = await sync_to_async(touchups_load, thread_sensitive=False)(job)
+            cutout = await cutout_rerender(data=data, filename=job.original_name, mask=mask, options=opts,
+                                           touchups=touchups, progress=progress.emit,
+                                           thumbnail_side=THUMBNAIL_SIDE)
             rendered = await sync_to_async(_rendered_store)(job, cutout)
-        except Exception as exc:
-            error = processing_failed(exc, where="editor re-render")
+        except BaseException as exc:  # a cancelled render (client gone) too: the job stays renderable
             await progress.flush()
             # The previous result is still there and still valid.
             await Job.objects.filter(pk=job.pk).aupdate(stage=Job.Stage.DONE)
+            if not isinstance(exc, Exception):
+                raise
+            error = processing_failed(exc, where="editor re-render")
             progress.publish(Job.Stage.ERROR, error=error.message, status=error.status)
+            if error is exc:
+                raise
             raise error from exc
         await progress.flush()
         old = [job.result, job.thumbnail]

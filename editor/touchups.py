@@ -1,8 +1,8 @@
 """Touch-ups of an editor job: brush strokes on the mask and an uploaded background image.
 
-The render endpoint stores them with the job (`touchups_update`); every re-render applies them
-to the stored full-size mask and original before the usual render (`touchups_apply`). Neither
-runs the model nor charges: they only change what the free re-render draws.
+The render endpoint stores them with the job (`touchups_update`); every re-render hands them
+(`touchups_load`) to cutouts.service.cutout_rerender, which applies them to the stored full-size
+mask and original under admission. Neither runs the model nor charges.
 """
 
 import secrets
@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image
 
+from cutouts.service import Touchups
 from editor.models import Job
-from removal.background import FITS, INVALID_FIT, background_composite
-from removal.decode import LoadedImage, image_load
+from removal.background import FITS, INVALID_FIT
+from removal.decode import image_probe
 from removal.errors import ValidationFailed
-from removal.strokes import strokes_apply, strokes_dump, strokes_parse
+from removal.strokes import strokes_dump, strokes_parse
 
 _TRUE = {"true", "1", "yes", "on"}
 
@@ -65,22 +65,19 @@ def touchups_update(*, job: Job, touchups: TouchupFields) -> list[str]:
         job.background = ""
     if touchups.background:
         name, data = touchups.background
-        image = image_load(data, name)  # refuses what an upload would refuse, before storing
-        ext = {"jpeg": "jpg"}.get(image.source_format, image.source_format)
+        kind = (image_probe(data, name).format or "").lower()  # an upload's checks, header only
+        ext = {"jpeg": "jpg"}.get(kind, kind)
         path = f"editor/{job.user_id}/{job.pk}/background-{secrets.token_hex(4)}.{ext}"
         job.background = default_storage.save(path, ContentFile(data))
     return unused
 
 
-def touchups_apply(job: Job, image: LoadedImage, mask: Image.Image, *, mask_only: bool = False
-                   ) -> tuple[LoadedImage, Image.Image]:
-    """The job's strokes on the mask, then its background image behind the subject (not for a
-    mask-only result: the mask is the subject's, whatever is behind it)."""
-    mask = strokes_apply(mask, strokes_parse(job.strokes or []))
-    if not job.background or mask_only:
-        return image, mask
-    with default_storage.open(job.background, "rb") as handle:
-        background = image_load(handle.read(), job.background).image
-    composite, alpha = background_composite(image.image, mask, background, job.background_fit)
-    return LoadedImage(image=composite, source_format=image.source_format,
-                       icc_profile=image.icc_profile), alpha
+def touchups_load(job: Job) -> Touchups:
+    """The job's stored touch-ups, ready for cutouts.service.cutout_rerender (reads the background
+    image's bytes: call it off the event loop)."""
+    background = None
+    if job.background:
+        with default_storage.open(job.background, "rb") as handle:
+            background = handle.read()
+    return Touchups(strokes=strokes_parse(job.strokes or []), background=background,
+                    background_name=job.background, background_fit=job.background_fit)

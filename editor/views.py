@@ -113,10 +113,12 @@ def _render_form(request):
         raise FormUnreadable() from exc
 
 
-def _render_fields(request, fields: dict[str, str]):
-    """Options and touch-ups of a render request, every field error reported together."""
+def _render_fields(request):
+    """The kept option fields, the options and the touch-ups of a render request, every field error
+    reported together. Reads the body (a background image up to 50 MB): call it off the event loop."""
     errors, parsed = [], []
     post, files = _render_form(request)
+    fields = services.options_fields(post)
     for parse in (lambda: options_parse(fields), lambda: touchups_parse(post, files)):
         try:
             parsed.append(parse())
@@ -124,7 +126,7 @@ def _render_fields(request, fields: dict[str, str]):
             errors += [(d["field"], d["message"]) for d in exc.details]
     if errors:
         raise ValidationFailed(errors)
-    return parsed
+    return fields, *parsed
 
 
 @require_POST
@@ -133,8 +135,7 @@ async def job_render(request, job_id):
     try:
         caller = await _admitted_caller(request)
         job = await _owned_job(caller.user, job_id)
-        fields = services.options_fields(_render_form(request)[0])
-        opts, touchups = _render_fields(request, fields)
+        fields, opts, touchups = await sync_to_async(_render_fields, thread_sensitive=False)(request)
         if job.stage != Job.Stage.DONE:
             raise JobNotReady()
         job = await _rerender_touched_up(job, opts, fields, touchups, ref=_ref(request))

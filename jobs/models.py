@@ -24,6 +24,7 @@ class Job(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     options = models.JSONField(default=dict)  # the raw option fields, validated at submit
     ip = models.CharField(max_length=64, blank=True)
+    test_mode = models.BooleanField(default=False)  # submitted with a test key: items small and free
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)  # set once, by whoever settles the last item
     callback_url = models.URLField(max_length=2000, blank=True)

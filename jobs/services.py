@@ -1,7 +1,8 @@
 """Batch jobs: submit, read, cancel, process one item on a worker, settle, deliver, purge.
 
-One Celery task per item (jobs/tasks.py) calls `item_process`; the item runs through the same
-`credit_held` and pipeline as POST /rmbg, with the idempotency key `batch-<job>-<index>`, so a task
+One Celery task per item (jobs/tasks.py) calls `item_process`; the item runs through the one
+charged cut-out (cutouts.service) as POST /rmbg does, for the key that submitted the job (a test
+key's items are small and free), with the idempotency key `batch-<job>-<index>`, so a task
 re-delivered after its worker died never charges twice (the reserve script hands back the existing
 reservation). Credits are reserved when a worker starts an item, not at submit: when they run out
 the remaining items fail with the no-credits error and cost nothing, and cancelled items cost nothing.
@@ -27,14 +28,13 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from accounts.services import Caller, webhook_secret_get
-from billing.charge import credit_held
 from core.errors import DOMAIN_ERRORS, error_body
 from core.image_fetch import image_fetch, image_url_form_error
 from core.storage import files_delete, signed_url
+from cutouts.service import cutout_charged
 from jobs import metrics, webhooks
 from jobs.errors import JobNotFound, QueueUnavailable, ResultLinkInvalid
 from jobs.models import Item, Job
-from removal import pipeline
 from removal.decode import image_probe
 from removal.errors import NO_IMAGE_PROVIDED, PROCESSING_FAILED, ImageRejected, ValidationFailed
 from removal.fields import FieldErrors
@@ -107,7 +107,8 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     callback_url = _callback_check(fields.get("callback_url", ""), errors)
     errors.raise_any()
     with transaction.atomic():
-        job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip)
+        job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip,
+                                 test_mode=caller.test_mode)
         items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))
                  for index, (name, data) in enumerate(files)]
         items += [Item(job=job, index=len(files) + index, filename="", source_url=url)
@@ -196,17 +197,20 @@ def _result_save(item: Item, result: RenderResult) -> str:
     return default_storage.save(name, ContentFile(result.data))
 
 
-async def _item_cutout(item: Item) -> tuple[RenderResult, str]:
-    """Reserve → decode → cut out → store the result → commit; any failure refunds (billing.charge)."""
+async def _item_cutout(item: Item) -> None:
+    """The one charged cut-out (cutouts.service) for the job's owner, as the key that submitted it (a
+    test key: small and never charged). The result is stored and the item recorded done before the
+    charge commits; a re-run of the same item is charged once (the idempotency key)."""
     job = item.job
-    caller = Caller(user=job.user, source="api", ip=job.ip)
+    caller = Caller(user=job.user, source="api", ip=job.ip, test_mode=job.test_mode)
     data, filename = await _item_source(item)
-    options = options_parse(job.options)
-    async with credit_held(caller=caller, where="batch item", idempotency_key=f"batch-{job.pk}-{item.index}"):
-        image = await pipeline.image_decode(data, filename, options=options)
-        cutout = await pipeline.cutout_make(image, options, model=settings.REMBG_MODEL)
+
+    async def keep(cutout) -> None:
         name = await sync_to_async(_result_save)(item, cutout.result)
-    return cutout.result, name
+        await sync_to_async(_item_done)(item, cutout.result, name)
+
+    await cutout_charged(caller=caller, data=data, filename=filename, options=options_parse(job.options),
+                         where="batch item", idempotency_key=f"batch-{job.pk}-{item.index}", keep=keep)
 
 
 async def _item_source(item: Item) -> tuple[bytes, str]:
@@ -226,7 +230,10 @@ def _item_done(item: Item, result: RenderResult, name: str) -> None:
 
 def _item_failed(item: Item, exc) -> None:
     body = error_body(status=exc.status, message=exc.message, details=exc.details)
-    Item.objects.filter(pk=item.pk).update(status=Item.Status.FAILED, error=body, finished=timezone.now())
+    result = Item.objects.filter(pk=item.pk).values_list("result", flat=True).first()
+    files_delete([result] if result else [])  # stored, but its charge did not commit: not delivered
+    Item.objects.filter(pk=item.pk).update(status=Item.Status.FAILED, result="", error=body,
+                                           finished=timezone.now())
 
 
 def item_process(*, item_id: int) -> None:
@@ -236,12 +243,11 @@ def item_process(*, item_id: int) -> None:
         return
     started = time.perf_counter()
     try:
-        result, name = async_to_sync(_item_cutout)(item)
+        async_to_sync(_item_cutout)(item)
     except DOMAIN_ERRORS as exc:  # credit_held already turned anything unexpected into ProcessingFailed
         _item_failed(item, exc)
         metrics.item_timed(outcome="failed", seconds=time.perf_counter() - started)
     else:
-        _item_done(item, result, name)
         metrics.item_timed(outcome="done", seconds=time.perf_counter() - started)
     job_settle(job_id=item.job_id)
 

@@ -126,3 +126,34 @@ def test_it_answers_oversized_touchups_in_the_error_shape(processed, funded_alic
     response = client.post(f"/editor/jobs/{processed.pk}/render/", {"strokes": huge})  # over Django's 2.5 MB
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     assert response.json()["status"] == 400
+
+
+def test_it_reads_the_render_form_and_the_background_off_the_event_loop(processed, funded_alice, monkeypatch):
+    """A background image may be 50 MB: reading and parsing the render form must not stall the
+    server's event loop (every other request waits on it), as the upload already does not."""
+    import asyncio
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from editor import touchups
+
+    on_loop = []
+    real = touchups.touchups_parse
+
+    def spy(fields, files):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(fields, files)
+
+    monkeypatch.setattr(touchups, "touchups_parse", spy)
+    from editor import views
+
+    monkeypatch.setattr(views, "touchups_parse", spy)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (0, 0, 255)).save(buffer, format="PNG")
+    background = SimpleUploadedFile("sky.png", buffer.getvalue(), content_type="image/png")
+    _render(logged_in(funded_alice), processed, format="png", background=background)
+    assert on_loop == [False]

@@ -152,3 +152,26 @@ def test_it_keeps_the_original_even_for_a_large_photo(funded_alice):
     with default_storage.open(job.mask) as handle:
         assert Image.open(handle).size == (1280, 1280)  # full size, so any later size can be rendered
     assert default_storage.size(job.original) == len(data)
+
+
+def test_it_refunds_when_the_job_cannot_be_recorded(funded_alice, photo, redis_client, monkeypatch):
+    """Delivered and recorded is charged, anything else is refunded: the database refusing the job's
+    final row leaves the user uncharged, the job failed and no file behind."""
+    from django.db import DatabaseError
+
+    real_asave = Job.asave
+
+    async def asave(self, *args, **kwargs):
+        if self.stage == Job.Stage.DONE:
+            raise DatabaseError("the row could not be written")
+        return await real_asave(self, *args, **kwargs)
+
+    monkeypatch.setattr(Job, "asave", asave)
+    response = logged_in(funded_alice).post(URL, upload_form(photo))
+    assert response.status_code == 500
+    assert response.json()["error"] == "Image processing failed"
+    assert _app_month(usage(redis_client, funded_alice)) == 0
+    job = Job.objects.get()
+    assert (job.stage, job.charged) == (Job.Stage.ERROR, False)
+    assert not any(default_storage.exists(name) for name in (job.original, job.mask, job.result) if name)
+    assert not default_storage.listdir(f"editor/{funded_alice.pk}/{job.pk}")[1]
