@@ -1,6 +1,7 @@
 """`Idempotency-Key` on POST /rmbg (SPEC §7): a retry replays the first answer, never a second charge.
 
-A key is scoped to the caller (user, plus a separate scope for test keys; the client IP for
+A key is scoped to the operation (`/rmbg` and `/api/jobs` never share a record: the same key sent
+to both runs both) and to the caller (user, plus a separate scope for test keys; the client IP for
 anonymous calls). The first request with a key claims it atomically (SET NX) in state
 "running"; a duplicate arriving meanwhile gets 409, one with the same key but another request
 (fingerprint: every form field + the image bytes or image_url + JSON mode) gets 422. When the
@@ -80,8 +81,9 @@ def caller_scope(caller) -> str:
     return f"user:{caller.user.pk}:test" if caller.test_mode else f"user:{caller.user.pk}"
 
 
-async def idempotent(request, *, caller, run: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
-    """Answer with `run()`, or with the stored answer of an earlier request with the same key."""
+async def idempotent(request, *, caller, operation: str,
+                     run: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
+    """Answer with `run()`, or with the stored answer of an earlier `operation` request with the same key."""
     key = request.headers.get(HEADER)
     if key is None:
         return await run()
@@ -91,7 +93,7 @@ async def idempotent(request, *, caller, run: Callable[[], Awaitable[HttpRespons
     if fingerprint is None:
         return await run()  # an unreadable form: the handler answers it with its own 400
     digest = hashlib.sha256(key.encode()).hexdigest()
-    redis_key = f"api:idempotency:{caller_scope(caller)}:{digest}"
+    redis_key = rc.idempotency_key(operation=operation, scope=caller_scope(caller), digest=digest)
     claim = await sync_to_async(_claim_or_record)(redis_key, fingerprint)
     if not isinstance(claim, _Claim):
         return await sync_to_async(_replay)(claim)

@@ -62,7 +62,8 @@ JOBS_OPENAPI = {
 async def jobs_submit(request):
     caller = request.auth
     # SPEC §7: a retry with the same Idempotency-Key gets the first answer (the same job), not a second job.
-    return await idempotent(request, caller=caller, run=lambda: sync_to_async(_submit)(request, caller))
+    return await idempotent(request, caller=caller, operation="jobs",
+                            run=lambda: sync_to_async(_submit)(request, caller))
 
 
 def _submit(request, caller) -> JsonResponse:

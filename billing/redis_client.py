@@ -91,5 +91,10 @@ def applied_key(idempotency_key: str) -> str:
     return f"billing:applied:{idempotency_key}"
 
 
+def idempotency_key(*, operation: str, scope: str, digest: str) -> str:
+    """An Idempotency-Key's record (api/idempotency.py): per operation ("rmbg", "jobs") and caller."""
+    return f"api:idempotency:{operation}:{scope}:{digest}"
+
+
 def anonymous_daily_key(ip: str, day: str) -> str:
     return f"billing:anon_daily:{ip}:{day}"

@@ -11,6 +11,7 @@ from api.idempotency import idempotency_purge
 from billing.models import LedgerEntry
 from tests import live
 from tests.api.multipart import form_data_body
+from tests.jobs.conftest import jobs_settings, worker  # noqa: F401  (a live Celery worker)
 
 IN_USE = "A request with this Idempotency-Key is still being processed. Retry once it has finished."
 REUSED = "This Idempotency-Key was already used with a different request. Use a new key for a new request."
@@ -149,3 +150,17 @@ def test_it_answers_409_while_the_first_request_runs(live_api, alice, api_key_fo
     assert (twin.status_code, twin.json()["error"], twin.headers["Retry-After"]) == (409, IN_USE, "1")
     assert len(log) == 1  # the twin downloaded nothing
     assert charges(alice) == 1
+
+
+def test_a_key_used_on_rmbg_does_not_replay_on_jobs(client, alice, api_key_for, photo_jpeg, worker):  # noqa: F811
+    """SPEC §7: records are per operation. The same key and the same form sent to /rmbg and then to
+    /api/jobs runs both: the second is a job (202), not /rmbg's image replayed."""
+    key = api_key_for(alice)
+    first = post(client, photo_jpeg, key=key, idem="shared-1")
+    assert first.status_code == 200 and first["Content-Type"] == "image/webp"
+    body, ctype = form_data_body([], [("image", "photo.jpg", photo_jpeg, "image/jpeg")])
+    second = client.generic("POST", "/api/jobs", body, content_type=ctype,
+                            headers={"x-api-key": key, "Idempotency-Key": "shared-1"})
+    assert second.status_code == 202, second.content[:200]
+    assert "Idempotent-Replayed" not in second
+    assert second.json()["object"] == "job"
