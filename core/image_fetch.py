@@ -36,9 +36,13 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class ImageUrlRefused(RemovalError):
-    """The URL itself is not acceptable, or the remote answered that it has no such image."""
+    """The URL itself is not acceptable, or the remote answered that it has no such image: a field
+    error of `field` (SPEC §1: `details` holds the one entry)."""
 
     status = 400
+
+    def __init__(self, message: str, *, field: str = "image_url") -> None:
+        super().__init__(message, details=[{"field": field, "message": message}])
 
 
 class ImageUrlUnreachable(RemovalError):
@@ -75,11 +79,11 @@ async def image_fetch(*, url: str) -> Fetched:
 
 
 async def pinned_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float,
-                      trusted_hosts: tuple[str, ...] = ()) -> int:
+                      trusted_hosts: tuple[str, ...] = (), field: str = "callback_url") -> int:
     """POST `body` to `url` connecting to the address checked for it (no second DNS lookup, no
     redirect followed): the HTTP status. ImageUrlRefused when the URL or its address is refused;
     httpx errors when the receiver does not answer."""
-    target = await _target(url, trusted_hosts=trusted_hosts)
+    target = await _target(url, trusted_hosts=trusted_hosts, field=field)
     sent = {"Host": target.headers["Host"], "User-Agent": headers.get("User-Agent", USER_AGENT)} | headers
     async with http_client() as client:
         response = await client.post(target.url, content=body, headers=sent, extensions=target.extensions,
@@ -160,11 +164,11 @@ def image_url_form_error(url: str) -> str | None:
     return None
 
 
-async def _target(url: str, *, trusted_hosts: tuple[str, ...] = ()) -> _Target:
+async def _target(url: str, *, trusted_hosts: tuple[str, ...] = (), field: str = "image_url") -> _Target:
     """The URL pinned to the one address its host resolved to (checked, unless the host is one the
     operator trusts by name: `trusted_hosts`)."""
     parts, scheme, host, port = _url_parts(url)
-    address = await _address_checked(host, port, trusted=host in trusted_hosts)
+    address = await address_checked(host, port, field=field, trusted=host in trusted_hosts)
     pinned = httpx.URL(parts._replace(scheme=scheme).geturl()).copy_with(host=str(address))
     headers = {"Host": parts.netloc.rpartition("@")[2], "User-Agent": USER_AGENT,
                "Accept": "image/webp,image/png,image/jpeg,image/bmp,image/*;q=0.8",
@@ -183,30 +187,34 @@ async def address_resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-async def _address_checked(host: str, port: int, *, trusted: bool = False) -> IpAddress:
+async def address_checked(host: str, port: int, *, field: str = "image_url",
+                          trusted: bool = False) -> IpAddress:
+    """The one address `host` is reached at, after checking every address it resolves to: public, or
+    in IMAGE_URL_ALLOW_NETWORKS, or the host is one the operator trusts by name. ImageUrlRefused
+    (a field error of `field`) otherwise. The one rule for image_url, batch URLs and webhooks."""
     try:
         addresses = await address_resolve(host, port)
     except (OSError, UnicodeError):
         addresses = []
     if not addresses:
-        raise ImageUrlRefused(f"Could not resolve the host of image_url: '{host}'")
+        raise ImageUrlRefused(f"Could not resolve the host of {field}: '{host}'", field=field)
     checked = [ipaddress.ip_address(address.split("%", 1)[0]) for address in addresses]
     for address in checked:  # one bad address refuses the name: we must not pick among them
-        refusal = None if trusted else address_refusal(address)
+        refusal = None if trusted else address_refusal(address, field=field)
         if refusal is not None:
-            raise ImageUrlRefused(refusal)
+            raise ImageUrlRefused(refusal, field=field)
     return checked[0]
 
 
-def address_refusal(address: IpAddress) -> str | None:
-    """Why `address` may not be fetched from, or None when it may."""
+def address_refusal(address: IpAddress, *, field: str = "image_url") -> str | None:
+    """Why `address` may not be reached, or None when it may."""
     if _operator_allowed(address):
         return None
     kind = address_kind(address)
     if kind is None:
         return None
     article = "an" if kind[0] in "aeiouIU" else "a"
-    return f"image_url points to {article} {kind} address ({_shown(address)}), which is not allowed."
+    return f"{field} points to {article} {kind} address ({_shown(address)}), which is not allowed."
 
 
 def _shown(address: IpAddress) -> str:

@@ -6,24 +6,24 @@ The secret is the job owner's (accounts.services.webhook_secret_get; shown and r
 profile). The README shows the verification in Python; `signature_verify` here is the same code.
 
 callback_url: https only, or plain http to a host of the operator's JOBS_CALLBACK_HTTP_HOSTS. A
-host must resolve to public addresses (image_url's classification, core.image_fetch.address_kind)
-unless the operator listed it: checked at submit, and each delivery connects only to the address it
-has just checked (core.image_fetch.pinned_post, the fetcher of image_url), so DNS rebinding fails.
+host must resolve to addresses image_url could reach (core.image_fetch.address_checked, the one
+rule) unless the operator listed it: checked at submit, and each delivery connects only to the
+address it has just checked (core.image_fetch.pinned_post), so DNS rebinding fails.
 """
 
 import asyncio
 import hashlib
 import hmac
 import ipaddress
-import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
-from core.image_fetch import address_kind, pinned_post
+from core.image_fetch import ImageUrlRefused, address_checked, pinned_post
 from removal.errors import RemovalError
 
 SIGNATURE_HEADER = "Cutout-Signature"
@@ -49,32 +49,44 @@ def signature_verify(*, secret: str, header: str, body: bytes, tolerance: int = 
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
-def _operator_allowed(host: str) -> bool:
-    return host in settings.JOBS_CALLBACK_HTTP_HOSTS
+HTTPS_ONLY = "'callback_url' must be an https:// URL"
 
 
-def _public(host: str) -> bool:
-    """Every address `host` resolves to is public, by the same classification as image_url's
-    (core.image_fetch.address_kind: loopback, private, link-local, CGNAT, IPv4-mapped… refused)."""
-    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    return bool(addresses) and all(address_kind(address) is None for address in addresses)
+def _scheme_refusal(url: str) -> str | None:
+    parts = urlsplit(url)
+    trusted_http = parts.scheme == "http" and (parts.hostname or "") in settings.JOBS_CALLBACK_HTTP_HOSTS
+    return None if parts.hostname and (parts.scheme == "https" or trusted_http) else HTTPS_ONLY
 
 
 def callback_url_error(url: str) -> str | None:
-    """Why `url` may not receive webhooks, or None when it may."""
+    """Why `url` may not receive webhooks, or None when it may. The address check is image_url's
+    (core.image_fetch.address_checked: the same classification, IMAGE_URL_ALLOW_NETWORKS); an
+    internal address written as such is named whatever the scheme, a name is resolved only for a
+    URL whose scheme is acceptable."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    plain_ok = parts.scheme == "http" and _operator_allowed(host)
-    if not host or (parts.scheme != "https" and not plain_ok):
-        return "'callback_url' must be an https:// URL"
-    if _operator_allowed(host):
-        return None
+    if not host or parts.scheme not in ("http", "https"):
+        return HTTPS_ONLY
+    literal = _is_address(host)
+    if not literal and (refusal := _scheme_refusal(url)):
+        return refusal
     try:
-        public = _public(host)
-    except (OSError, ValueError):
-        return f"'callback_url' host '{host}' could not be resolved"
-    return None if public else "'callback_url' must not point to a private, loopback or reserved address"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        async_to_sync(address_checked)(host, port, field="callback_url",
+                                       trusted=host in settings.JOBS_CALLBACK_HTTP_HOSTS)
+    except ImageUrlRefused as exc:
+        return exc.message
+    except ValueError:  # a port out of range
+        return HTTPS_ONLY
+    return _scheme_refusal(url)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ class Delivery:
 
 def webhook_post(*, url: str, body: bytes, secret: str, event_id: str) -> Delivery:
     """One attempt: POST the signed event with JOBS_WEBHOOK_TIMEOUT; never raises."""
-    if callback_url_error(url) is not None:
+    if _scheme_refusal(url) is not None:  # the address is checked by the pinned POST itself
         return Delivery(status=0)
     headers = {"Content-Type": "application/json", "User-Agent": "Cutout-Webhooks/1",
                "Cutout-Event-Id": event_id,

@@ -84,7 +84,8 @@ def test_it_refuses_an_internal_url_without_connecting(client, key, trap, no_all
                                                        redis_client):
     response = post_url(client, template.format(port=trap.port), key=key)
     assert response.status_code == 400, response.content
-    assert response.json()["error"] == message
+    assert response.json() == {"error": message, "details": [{"field": "image_url", "message": message}],
+                               "status": 400}  # SPEC §1: one field error carries its one detail
     assert trap.accepts == 0
     assert LedgerEntry.objects.count() == 0
 

@@ -212,3 +212,18 @@ def test_it_accepts_an_upload_just_under_50_mb(client, alice, api_key_for):
                     headers={"x-api-key": api_key_for(alice)})
     assert response.status_code == 200
     assert (response["X-Width"], response["X-Height"]) == ("300", "279")
+
+
+def test_it_answers_a_decode_that_runs_out_of_memory_with_a_json_500(client, alice, api_key_for, small_png,
+                                                                      redis_client, monkeypatch, caplog):
+    from removal import decode
+
+    def no_memory(image):
+        raise MemoryError()
+
+    monkeypatch.setattr(decode, "_normalize_mode", no_memory)  # failure injection inside the decoder
+    response = post(client, small_png, name="a.png", headers={"x-api-key": api_key_for(alice)})
+    assert response.status_code == 500
+    assert response.json() == {"error": "Image processing failed", "status": 500}
+    assert usage(redis_client, alice, "api") == 0
+    assert "MemoryError" in caplog.text  # logged, with its traceback

@@ -115,11 +115,16 @@ def test_it_refuses_a_job_without_images_or_with_too_many(client, alice, api_key
                                "status": 400}
 
 
-def test_it_refuses_a_callback_to_a_private_address(client, alice, api_key_for, jobs_settings):
+@pytest.mark.parametrize(("url", "message"), [
+    ("https://127.0.0.1/hook", "callback_url points to a loopback address (127.0.0.1), which is not allowed."),
+    ("http://169.254.169.254/", "callback_url points to a link-local address (169.254.169.254), which is not allowed."),
+])
+def test_it_refuses_a_callback_to_an_internal_address_and_names_it(client, alice, api_key_for, jobs_settings,
+                                                                   url, message):
     jobs_settings.JOBS_CALLBACK_HTTP_HOSTS = []
-    response = submit(client, api_key_for(alice), uploads(1), callback_url="https://127.0.0.1/hook")
-    assert response.json()["details"] == [
-        {"field": "callback_url", "message": "'callback_url' must not point to a private, loopback or reserved address"}]
+    response = submit(client, api_key_for(alice), uploads(1), callback_url=url)
+    assert response.json() == {"error": message, "details": [{"field": "callback_url", "message": message}],
+                               "status": 400}
 
 
 def test_it_lists_jobs_newest_first_with_pages(client, alice, api_key_for, jobs_settings):
