@@ -10,6 +10,7 @@ from ninja import Router
 from api.auth import key_or_token
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import MAX_KEY_LENGTH, idempotent
+from api.rmbg_openapi import OPTION_PROPERTIES
 from api.schemas import ErrorOut
 from billing import ratelimit
 from core.uploads import batch_read
@@ -24,7 +25,6 @@ def _base(request) -> str:
 
 ERRORS_JOBS = {code: ErrorOut for code in (400, 401, 403, 404, 429, 500, 503)}
 ERRORS_SUBMIT = ERRORS_JOBS | {409: ErrorOut, 422: ErrorOut}  # Idempotency-Key in use / reused
-_BOOL = {"type": "string", "enum": ["true", "false"]}
 JOBS_OPENAPI = {
     "parameters": [{
         "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
@@ -46,11 +46,7 @@ JOBS_OPENAPI = {
                                              "by the workers with the same checks as POST /rmbg's image_url"},
                 "callback_url": {"type": "string", "format": "uri",
                                  "description": "https URL that receives the signed job.completed webhook"},
-                "format": {"type": "string", "enum": ["webp", "png", "jpeg", "jpg", "bmp"]},
-                "w": {"type": "integer", "minimum": 0, "maximum": 10000},
-                "h": {"type": "integer", "minimum": 0, "maximum": 10000},
-                "exact_resize": _BOOL, "mask": _BOOL, "bg_color": {"type": "string"},
-                "angle": {"type": "number", "minimum": -360, "maximum": 360}, "expand": _BOOL,
+                **OPTION_PROPERTIES,
             },
         }}},
     },

@@ -9,6 +9,7 @@ the first Execute fail or cost a 15 s upscale. Fields that must start empty say 
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
+from removal.options import OPTION_FIELDS
 
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 _EMPTY = {"example": ""}  # starts empty in "Try it out"
@@ -58,6 +59,9 @@ _FIELDS = {
     "model": {"type": "string", "default": "u2netp",
               "description": "An installed model (GET /api/models); not installed → 400 listing them"},
 }
+
+# The option fields, documented once for every endpoint that takes them (POST /rmbg, POST /api/jobs).
+OPTION_PROPERTIES = {name: _FIELDS[name] for name in OPTION_FIELDS}
 
 _JSON_RESULT = {
     "type": "object",

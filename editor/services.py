@@ -29,12 +29,10 @@ from editor.models import Job
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
 from editor.touchups import touchups_load
-from removal.options import RemovalOptions
+from removal.options import OPTION_FIELDS, RemovalOptions
 
 log = logging.getLogger(__name__)
 
-OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "refine", "crop",
-                 "crop_margin")
 THUMBNAIL_SIDE = 192
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "bmp": "bmp"}
 

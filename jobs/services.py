@@ -38,13 +38,11 @@ from jobs.models import Item, Job
 from removal.decode import image_probe
 from removal.errors import NO_IMAGE_PROVIDED, PROCESSING_FAILED, ImageRejected, ValidationFailed
 from removal.fields import FieldErrors
-from removal.options import options_parse
+from removal.options import OPTION_FIELDS, options_parse
 from removal.render import RenderResult
 
 ITEM_TASK = "jobs.tasks.item_run"
 WEBHOOK_TASK = "jobs.tasks.webhook_deliver"
-OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "return_base64",
-                 "refine", "crop", "crop_margin", "model")
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "bmp": "bmp"}
 _RESULT_SALT = "jobs.result"
 _UNFINISHED = {Item.Status.QUEUED, Item.Status.RUNNING}
@@ -334,7 +332,10 @@ def job_view(job: Job, *, base_url: str = "", items: bool = True) -> dict:
     base_url = base_url or settings.SITE_URL
     rows = list(job.items.all())
     counts = {status: sum(1 for row in rows if row.status == status) for status in Item.Status.values}
-    view = {"id": job.pk, "object": "job", "status": job.status, "created": _unix(job.created),
+    # Until the job is settled its status is read from the same rows as its counts, so a 202 never
+    # says "queued" beside an item a worker has already started.
+    status = job.status if job.finished else _job_status({row.status for row in rows})
+    view = {"id": job.pk, "object": "job", "status": status, "created": _unix(job.created),
             "finished": _unix(job.finished), "counts": counts, "callback": _callback_view(job),
             "status_url": f"{base_url}/api/jobs/{job.pk}"}
     if items:

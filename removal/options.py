@@ -182,6 +182,12 @@ def _parse_model(raw: str, errors: FieldErrors) -> str | None:
     return value
 
 
+# Every option field a form may carry, in SPEC's order (what `_options_read` reads): the one list the
+# editor, batch jobs and the OpenAPI documents take theirs from.
+OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "return_base64",
+                 "refine", "crop", "crop_margin", "model")
+
+
 def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOptions:
     get = fields.get
     fmt = _parse_format(get("format") or "", errors)
