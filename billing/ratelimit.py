@@ -97,7 +97,9 @@ def ratelimit_check(*, caller) -> RateLimitState:
         stats = limiter.get_window_stats(item, identity)
     except StorageError as exc:
         raise BillingUnavailable() from exc
-    reset = max(1, math.ceil(stats.reset_time - time.time()))
+    reset = math.ceil(stats.reset_time - time.time())
+    if reset < 1:  # limits' sliding-window counter reports "now" after a fresh window's first hit
+        reset = item.get_expiry()
     state = RateLimitState(limit=item.amount, remaining=max(0, stats.remaining), reset_seconds=reset)
     if not allowed:
         raise RateLimited(headers={"Retry-After": str(reset), **state.headers})

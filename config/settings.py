@@ -212,7 +212,8 @@ if LOG_FORMAT not in ("json", "plain"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"},
+                "client_error": {"()": "core.logs.ClientErrorFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "core.logs.JsonFormatter"},
@@ -222,6 +223,12 @@ LOGGING = {
     },
     # uvicorn's loggers reach this handler too: the launcher gives uvicorn no logging config of its own.
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django logs each refused request on django.security.<exception name>; a logger's filter does
+    # not see its children's records, so each is named.
+    "loggers": {f"django.security.{name}": {"filters": ["client_error"]} for name in (
+        "SuspiciousOperation", "RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent",
+        "DisallowedHost", "DisallowedRedirect", "SuspiciousMultipartForm", "SuspiciousFileOperation",
+        "SuspiciousSession", "InvalidSessionKey")},
 }
 
 # --- billing ---

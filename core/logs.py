@@ -48,6 +48,16 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """django.security logs a refused request (RequestDataTooBig, DisallowedHost, a bad multipart
+    body…) at ERROR, but each is answered 400: the client's mistake, not the server's. WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

@@ -214,3 +214,12 @@ def test_it_retries_an_item_whose_source_file_is_gone_then_fails_it_without_a_ch
     assert [item["status"] for item in final["items"]] == ["done", "failed"]
     assert final["items"][1]["error"] == {"error": "Image processing failed", "status": 500}
     assert final["status"] == "partial" and charged(alice) == 1
+
+
+def test_the_answer_status_agrees_with_its_item_counts(client, alice, api_key_for):
+    """A worker may start an item before the 202 is written: status and counts come from the same rows."""
+    response = submit(client, api_key_for(alice), uploads(2))
+    job = Job.objects.get(pk=response.json()["id"])
+    Item.objects.filter(job=job, index=0).update(status=Item.Status.RUNNING)  # as a fast worker would
+    view = client.get(f"/api/jobs/{job.pk}", headers={"x-api-key": api_key_for(alice)}).json()
+    assert (view["status"], view["counts"]["running"]) == ("running", 1)
