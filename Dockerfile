@@ -1,13 +1,14 @@
 # Cutout's container image: the app, its dependencies and the verified u2netp model, static files
 # hashed and compressed. Importing pymatting once at build compiles its numba kernels (refine=matting)
 # into the image's cache, instead of in the first refining request of every new container.
-# Runtime state (editor files) goes to MEDIA_ROOT, a volume in compose.yaml.
+# Runtime state (editor files) goes to MEDIA_ROOT, a volume in compose.yaml. The install takes the
+# versions pinned in constraints.txt (`make lock`), as `make` does.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     CUTOUT_VAR_DIR=/srv/var U2NET_HOME=/opt/models MEDIA_ROOT=/srv/media
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir -e . \
+RUN pip install --no-cache-dir -c constraints.txt . \
  && python -m removal.provision --home /opt/models \
  && python -c "import pymatting" \
  && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput -v 0

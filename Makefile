@@ -96,8 +96,8 @@ run: model $(MIGRATED) $(MANIFEST)
 	WARM_UP=true PORT=$(PORT) $(PY) scripts/with_redis.py -- $(PY) scripts/with_worker.py -- \
 	  $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets --no-access-log
 
-# Static types of the packages we keep typed (settings: [tool.mypy] in pyproject.toml).
-TYPED := removal billing core
+# Static types of every package (settings: [tool.mypy] in pyproject.toml).
+TYPED := removal core accounts billing cutouts jobs api editor config
 MYPY := $(PY) -m mypy $(TYPED)
 
 typecheck: $(STAMP)

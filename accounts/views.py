@@ -91,7 +91,7 @@ def user_token(request: HttpRequest) -> JsonResponse:
 def _profile_render(request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200) -> HttpResponse:
     revealed = _reveal_take(request)
     context = {
-        "email": request.user.email,
+        "email": getattr(request.user, "email", ""),  # a signed-in user (login_required)
         "email_verified": services.email_is_verified(user=request.user),
         "api_keys": services.api_key_list(user=request.user),
         "form": form,

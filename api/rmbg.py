@@ -18,7 +18,7 @@ from api.response_shape import response_shape
 from api.rmbg_openapi import RMBG_OPENAPI
 from api.schemas import ERRORS_RMBG
 from billing import ratelimit
-from cutouts.service import Cutout, cutout_charged
+from cutouts.service import Cutout, Delivered, cutout_charged
 
 router = Router(tags=["Background removal"])
 
@@ -56,8 +56,8 @@ TEST_MODE_HEADER = "X-Test-Mode"
 async def _rmbg(request, caller):
     limit = await sync_to_async(ratelimit.ratelimit_check)(caller=caller)
     source = await image_source_read(request)  # the `image` upload or the `image_url` download
-    delivered = await cutout_charged(caller=caller, data=source.data, filename=source.filename,
-                                     options=source.options, where="POST /rmbg")
+    delivered: Delivered[None] = await cutout_charged(
+        caller=caller, data=source.data, filename=source.filename, options=source.options, where="POST /rmbg")
     result = delivered.cutout.result
     response = HttpResponse(result.data, content_type=result.content_type)
     response["X-Credits-Charged"] = str(delivered.credits)

@@ -46,7 +46,7 @@ def jobs_zip(*, user, job_ids: list[uuid.UUID]) -> bytes:
     jobs = jobs_done(user=user, job_ids=job_ids)
     if not jobs:
         raise NothingToZip()
-    buffer, taken = BytesIO(), set()
+    buffer, taken = BytesIO(), set[str]()
     # Stored, not deflated: the results are already compressed images.
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for job in jobs:

@@ -49,6 +49,7 @@ class ProgressPublisher:
 
     async def __aexit__(self, *exc_info) -> None:
         self._queue.put_nowait(None)
+        assert self._task is not None  # set by __aenter__
         await self._task
 
     def publish(self, stage: str, **extra) -> None:
@@ -57,6 +58,7 @@ class ProgressPublisher:
 
     def emit(self, stage: str) -> None:
         """From any thread: the pipeline's `progress` callback."""
+        assert self._loop is not None  # set by __aenter__
         self._loop.call_soon_threadsafe(self._queue.put_nowait, (stage, {}))
 
     async def flush(self) -> None:

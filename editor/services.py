@@ -30,6 +30,7 @@ from editor.progress import ProgressPublisher
 from editor.selectors import job_state
 from editor.touchups import touchups_load
 from removal.options import OPTION_FIELDS, RemovalOptions
+from removal.render import RenderResult
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,16 @@ def _storage_save(job: Job, kind: str, ext: str, data: bytes) -> str:
     return default_storage.save(name, ContentFile(data))
 
 
+def _thumbnail(cutout: Cutout) -> RenderResult:
+    assert cutout.thumbnail is not None  # every editor render asks for one (THUMBNAIL_SIDE)
+    return cutout.thumbnail
+
+
 def _rendered_store(job: Job, cutout: Cutout) -> Rendered:
     result = cutout.result
     return Rendered(
         result=_storage_save(job, "result", _EXTENSIONS[result.format], result.data),
-        thumbnail=_storage_save(job, "thumb", "webp", cutout.thumbnail.data),
+        thumbnail=_storage_save(job, "thumb", "webp", _thumbnail(cutout).data),
         format=result.format, content_type=result.content_type, width=result.width, height=result.height,
         size=len(result.data),
     )

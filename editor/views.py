@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import email_is_verified
-from core.errors import DOMAIN_ERRORS, error_response_for
+from core.errors import DOMAIN_ERRORS, DomainError, error_response_for
 from core.storage import files_delete, signed_url
 from core.uploads import FormUnreadable, upload_read
 from editor import archive, selectors, services
@@ -19,7 +19,7 @@ from editor.errors import JobNotReady, LoginRequired, error_extra
 from editor.models import Job
 from editor.touchups import touchups_parse, touchups_update
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, MAX_SIDE
-from removal.errors import ValidationFailed
+from removal.errors import RemovalError, ValidationFailed
 from removal.options import options_parse
 
 _REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -33,7 +33,7 @@ _FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail
           "background": "background"}
 
 
-def _error_response(exc: Exception, *, job: Job | None = None) -> JsonResponse:
+def _error_response(exc: RemovalError | DomainError, *, job: Job | None = None) -> JsonResponse:
     extra = error_extra(exc)
     if job is not None and job.pk and job.stage == Job.Stage.ERROR:
         extra["job"] = str(job.pk)
@@ -79,6 +79,7 @@ async def job_upload(request):
         caller = await _admitted_caller(request)
         upload = await sync_to_async(upload_read, thread_sensitive=False)(request)
         fields = services.options_fields(upload.fields)
+        assert upload.data is not None and upload.filename is not None  # no image_url in the editor
         job = await sync_to_async(services.job_create)(user=caller.user, filename=upload.filename,
                                                        size=len(upload.data), fields=fields)
         job = await services.job_process(job=job, caller=caller, data=upload.data, opts=upload.options,
@@ -201,12 +202,12 @@ def job_file(request, job_id, kind):
     url = signed_url(name, content_type=job.result_content_type if kind == "result" else "",
                      download_name=selectors.job_download_name(job) if download else "")
     if url:  # object storage: the browser fetches the private object itself, for a few minutes
-        response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        redirect = HttpResponseRedirect(url)
+        redirect["Cache-Control"] = "private, no-store"
+        return redirect
     response = FileResponse(
         services.storage_open(name), as_attachment=download,
-        filename=selectors.job_download_name(job) if download else None,
+        filename=selectors.job_download_name(job) if download else "",
     )
     if kind == "result":
         response["Content-Type"] = job.result_content_type

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,7 +97,7 @@ def _source_save(job: Job, index: int, filename: str, data: bytes) -> str:
 
 
 def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[str, str],
-               urls: list[str] = ()) -> Job:
+               urls: Sequence[str] = ()) -> Job:
     """Check everything (all errors at once; nothing is stored on a refusal), store, enqueue each item.
     Uploaded files come first, then the `image_url` items, in the order given."""
     errors = FieldErrors()
@@ -105,7 +106,8 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     callback_url = _callback_check(fields.get("callback_url", ""), errors)
     errors.raise_any()
     with transaction.atomic():
-        job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip,
+        job = Job.objects.create(user=caller.user,  # type: ignore[misc]  # signed in: key_or_token auth
+                                 options=options, callback_url=callback_url, ip=caller.ip,
                                  test_mode=caller.test_mode)
         items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))
                  for index, (name, data) in enumerate(files)]
@@ -335,7 +337,7 @@ def job_view(job: Job, *, base_url: str = "", items: bool = True) -> dict:
     # Until the job is settled its status is read from the same rows as its counts, so a 202 never
     # says "queued" beside an item a worker has already started.
     status = job.status if job.finished else _job_status({row.status for row in rows})
-    view = {"id": job.pk, "object": "job", "status": status, "created": _unix(job.created),
+    view: dict[str, object] = {"id": job.pk, "object": "job", "status": status, "created": _unix(job.created),
             "finished": _unix(job.finished), "counts": counts, "callback": _callback_view(job),
             "status_url": f"{base_url}/api/jobs/{job.pk}"}
     if items:
