@@ -293,6 +293,11 @@ USER_TOKEN_MAX_AGE = env_int("USER_TOKEN_MAX_AGE", 15 * 60, minimum=60)  # lifet
 # Uploaded originals, masks and results of the browser editor are deleted after this many days
 # by `python manage.py jobs_purge` (run it daily).
 EDITOR_RETENTION_DAYS = env_int("EDITOR_RETENTION_DAYS", 7, minimum=1)
+# A free re-render (touch-ups, background, colour, size) is stopped after this many seconds (503); a
+# render still marked in flight twice as long after is taken as lost and the job renderable again.
+EDITOR_RENDER_TIMEOUT = env_int("EDITOR_RENDER_TIMEOUT", 60, minimum=5)
+# Renders of one user in flight at once, per server process; more → 429 with Retry-After.
+EDITOR_RENDERS_PER_USER = env_int("EDITOR_RENDERS_PER_USER", 2, minimum=1)
 
 # --- batch jobs (jobs/, issue 18) ---
 # Celery carries one task per item and per webhook delivery; the job's state lives in the database.

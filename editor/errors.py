@@ -25,6 +25,24 @@ class JobNotReady(EditorError):
     message = "This image is still being processed. Try again when it is done."
 
 
+class RenderTimedOut(EditorError):
+    status = 503
+    message = "Rendering took too long and was stopped. Your previous result is kept; please try again."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "5"})
+
+
+class RendersInFlight(EditorError):
+    """One user's renders may not hold every CPU slot (EDITOR_RENDERS_PER_USER per process)."""
+
+    status = 429
+    message = "You already have renders in progress. Wait for one to finish, then try again."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "1"})
+
+
 def _action(exc: Exception) -> dict | None:
     if isinstance(exc, NoCreditsLeft):
         return {"href": PRICING_URL, "label": "Buy more credits"}

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from channels.layers import get_channel_layer
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from editor.models import Job
@@ -78,7 +79,9 @@ class ProgressPublisher:
     async def _send(self, layer, stage: str, extra: dict) -> None:
         try:
             if stage in _IN_FLIGHT:
-                await Job.objects.filter(pk=self.job_id).aupdate(stage=stage)
+                # updated_at too (update() skips auto_now): a stage left behind by a dead process is
+                # recognised by its age (editor.services.job_renderable)
+                await Job.objects.filter(pk=self.job_id).aupdate(stage=stage, updated_at=timezone.now())
             event = {"type": "job.progress", "job": str(self.job_id), "stage": stage, "ref": self.ref,
                      **extra}
             await layer.group_send(self.group, event)

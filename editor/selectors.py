@@ -18,12 +18,17 @@ async def job_aget(*, user, job_id) -> Job:
 
 def jobs_done(*, user, job_ids) -> list[Job]:
     """The user's processed jobs among `job_ids`, in the order asked (others' ids are not there)."""
-    found = {job.pk: job for job in Job.objects.filter(user=user, stage=Job.Stage.DONE, pk__in=job_ids)}
+    found = {job.pk: job for job in _processed(user).filter(pk__in=job_ids)}
     return [found[pk] for pk in job_ids if pk in found]
 
 
 def jobs_recent(*, user, limit: int = RECENT_JOBS) -> list[Job]:
-    return list(Job.objects.filter(user=user, stage=Job.Stage.DONE)[:limit])
+    return list(_processed(user)[:limit])
+
+
+def _processed(user):
+    """Jobs with a result, a re-render of it in flight or not: a job stays in Recent while it renders."""
+    return Job.objects.filter(user=user).exclude(result="").exclude(stage=Job.Stage.ERROR)
 
 
 def job_file_url(job: Job, kind: str, *, download: bool = False) -> str:

@@ -5,9 +5,13 @@ email and short-term limit checks. The original and the full-size mask are store
 presentation options only renders again from them: no inference and no charge.
 """
 
+import asyncio
 import io
 import logging
 import secrets
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +28,7 @@ from billing import ratelimit
 from core.errors import processing_failed
 from core.storage import files_delete
 from cutouts.service import Cutout, cutout_charged, cutout_rerender
-from editor.errors import JobNotReady
+from editor.errors import JobNotReady, RendersInFlight, RenderTimedOut
 from editor.models import Job
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
@@ -174,19 +178,57 @@ async def _job_fail(job: Job, error) -> None:
     await job.asave()
 
 
+def job_renderable(*, job: Job, now: datetime | None = None) -> bool:
+    """A processed job may be rendered again: it is done, or a render of it has been in flight for
+    longer than any render may take (its process died or lost it: the previous result stands)."""
+    if not job.mask or not job.result:
+        return False
+    if job.stage == Job.Stage.DONE:
+        return True
+    stale = (now or timezone.now()) - timedelta(seconds=2 * settings.EDITOR_RENDER_TIMEOUT)
+    return job.stage != Job.Stage.ERROR and job.updated_at is not None and job.updated_at < stale
+
+
+_renders: Counter[int] = Counter()  # renders in flight in this process, per user
+
+
+@contextmanager
+def _render_slot(user_id: int) -> Iterator[None]:
+    """At most EDITOR_RENDERS_PER_USER renders of one user at once in this process: a burst of one
+    user's touch-ups cannot hold every CPU slot while other users wait (RendersInFlight, 429)."""
+    if _renders[user_id] >= settings.EDITOR_RENDERS_PER_USER:
+        raise RendersInFlight()
+    _renders[user_id] += 1
+    try:
+        yield
+    finally:
+        _renders[user_id] -= 1
+        if not _renders[user_id]:
+            del _renders[user_id]
+
+
 async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], ref: str = "") -> Job:
     """Render a processed job again with new presentation options: no inference, no charge, but
-    admitted like any cut-out (cutouts.service.cutout_rerender)."""
-    if job.stage != Job.Stage.DONE or not job.mask:
+    admitted like any cut-out (cutouts.service.cutout_rerender), within EDITOR_RENDER_TIMEOUT."""
+    if not job_renderable(job=job):
         raise JobNotReady()
+    with _render_slot(job.user_id):
+        return await _rerender(job=job, opts=opts, fields=fields, ref=ref)
+
+
+async def _rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], ref: str) -> Job:
     async with ProgressPublisher(job=job, ref=ref) as progress:
         progress.publish(Job.Stage.QUEUED)
         try:
             data, mask = await sync_to_async(_stored_load)(job)
             touchups = await sync_to_async(touchups_load, thread_sensitive=False)(job)
-            cutout = await cutout_rerender(data=data, filename=job.original_name, mask=mask, options=opts,
-                                           touchups=touchups, progress=progress.emit,
-                                           thumbnail_side=THUMBNAIL_SIDE)
+            try:
+                async with asyncio.timeout(settings.EDITOR_RENDER_TIMEOUT):
+                    cutout = await cutout_rerender(data=data, filename=job.original_name, mask=mask,
+                                                   options=opts, touchups=touchups, progress=progress.emit,
+                                                   thumbnail_side=THUMBNAIL_SIDE)
+            except TimeoutError:
+                raise RenderTimedOut() from None
             rendered = await sync_to_async(_rendered_store)(job, cutout)
         except BaseException as exc:  # a cancelled render (client gone) too: the job stays renderable
             await progress.flush()

@@ -17,7 +17,7 @@ from editor.models import Job
 from removal.background import FITS, INVALID_FIT
 from removal.decode import image_probe
 from removal.errors import ValidationFailed
-from removal.strokes import strokes_dump, strokes_parse
+from removal.strokes import strokes_check, strokes_dump, strokes_parse
 
 _TRUE = {"true", "1", "yes", "on"}
 
@@ -32,13 +32,14 @@ class TouchupFields:
     background_remove: bool = False
 
 
-def touchups_parse(fields: Mapping[str, str], files: Mapping) -> TouchupFields:
-    """Form fields `strokes` (JSON), `background` (file), `background_fit`, `background_remove`."""
+def touchups_parse(fields: Mapping[str, str], files: Mapping, *, size: tuple[int, int]) -> TouchupFields:
+    """Form fields `strokes` (JSON), `background` (file), `background_fit`, `background_remove`; the
+    strokes checked against the work limits for an image of `size` (removal.strokes.strokes_check)."""
     errors: list[tuple[str, str]] = []
     strokes = None
     if "strokes" in fields:
         try:
-            strokes = strokes_dump(strokes_parse(fields["strokes"]))
+            strokes = strokes_dump(strokes_check(strokes_parse(fields["strokes"]), size=size))
         except ValidationFailed as exc:
             errors += [(d["field"], d["message"]) for d in exc.details]
     fit = fields.get("background_fit") or None

@@ -114,13 +114,13 @@ def _render_form(request):
         raise FormUnreadable() from exc
 
 
-def _render_fields(request):
+def _render_fields(request, *, size: tuple[int, int]):
     """The kept option fields, the options and the touch-ups of a render request, every field error
     reported together. Reads the body (a background image up to 50 MB): call it off the event loop."""
     errors, parsed = [], []
     post, files = _render_form(request)
     fields = services.options_fields(post)
-    for parse in (lambda: options_parse(fields), lambda: touchups_parse(post, files)):
+    for parse in (lambda: options_parse(fields), lambda: touchups_parse(post, files, size=size)):
         try:
             parsed.append(parse())
         except ValidationFailed as exc:
@@ -136,8 +136,10 @@ async def job_render(request, job_id):
     try:
         caller = await _admitted_caller(request)
         job = await _owned_job(caller.user, job_id)
-        fields, opts, touchups = await sync_to_async(_render_fields, thread_sensitive=False)(request)
-        if job.stage != Job.Stage.DONE:
+        size = (job.original_width or 1, job.original_height or 1)
+        fields, opts, touchups = await sync_to_async(_render_fields, thread_sensitive=False)(request,
+                                                                                             size=size)
+        if not services.job_renderable(job=job):
             raise JobNotReady()
         job = await _rerender_touched_up(job, opts, fields, touchups, ref=_ref(request))
     except DOMAIN_ERRORS as exc:

@@ -5,9 +5,15 @@ radius and a hardness. Its coverage at a pixel falls from 1 inside `hardness × 
 line to 0 at `radius` (a soft edge), and is the maximum over its segments, so a slow stroke is no
 darker than a fast one. Erase multiplies the mask by (1 − coverage); restore raises it toward 255
 by the same amount. Strokes apply in order. The browser previews the same arithmetic.
+
+The work is bounded at the edge (`strokes_check`, against the image's size): points are clamped to
+the image (a point far outside costs nothing), a brush is at most the image's diagonal, and the
+painted area (length × brush width) at most PAINT_MAX images. Rasterising costs the pixels a
+stroke touches, not the span of its coordinates: a long segment is drawn in short pieces.
 """
 
 import json
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,6 +25,11 @@ MODES = ("erase", "restore")
 MAX_STROKES = 500
 MAX_POINTS = 50_000  # over all strokes: a long session of touch-ups, not a denial of service
 MAX_RADIUS = 2000
+MAX_STROKE_POINTS = 5_000  # one stroke: minutes of slow dragging at the browser's spacing
+# Painted area over the image's area: length × brush width (a width under PIECE counts as PIECE,
+# what a piece costs to draw). A real touch-up paints the image over once or twice.
+PAINT_MAX = 8
+PIECE = 64  # longest piece of a segment drawn at once (or the brush's width, when wider)
 INVALID_STROKES = "'strokes' must be a JSON list of {mode, radius, hardness, points} objects"
 
 
@@ -59,6 +70,35 @@ def strokes_parse(raw: str | list) -> list[Stroke]:
     if sum(len(s.points) for s in strokes) > MAX_POINTS:
         raise ValidationFailed([("strokes", f"Too many touch-up points (at most {MAX_POINTS})")])
     return strokes
+
+
+def _painted(stroke: Stroke) -> float:
+    width = max(2 * stroke.radius, PIECE)
+    points = stroke.points
+    length = sum(math.dist(a, b) for a, b in zip(points, points[1:], strict=False))
+    return (length + width) * width  # a dab where it starts: even one point paints a square
+
+
+def strokes_check(strokes: list[Stroke], *, size: tuple[int, int]) -> list[Stroke]:
+    """`strokes` clamped to an image of `size`, or ValidationFailed (field `strokes`) when they exceed
+    the work a real brush ever asks for (see the module docstring)."""
+    width, height = size
+    diagonal = math.hypot(width, height)
+    clamped = [replace(s, points=tuple((min(max(x, 0.0), width), min(max(y, 0.0), height))
+                                       for x, y in s.points)) for s in strokes]
+    errors = []
+    longest = max((len(s.points) for s in clamped), default=0)
+    if longest > MAX_STROKE_POINTS:
+        errors.append(f"A touch-up stroke may have at most {MAX_STROKE_POINTS} points, got {longest}")
+    widest = max((s.radius for s in clamped), default=0)
+    if widest > diagonal:
+        errors.append(f"A touch-up brush radius may be at most the image's diagonal ({diagonal:.0f} px), "
+                      f"got {widest:g}")
+    if not errors and sum(_painted(s) for s in clamped) > PAINT_MAX * width * height:
+        errors.append(f"The touch-ups paint too much: at most {PAINT_MAX} times the image's area")
+    if errors:
+        raise ValidationFailed([("strokes", message) for message in errors])
+    return clamped
 
 
 def strokes_dump(strokes: list[Stroke]) -> list[dict]:
@@ -104,10 +144,21 @@ def stroke_coverage(stroke: Stroke, box: tuple[int, int, int, int]) -> np.ndarra
     coverage = np.zeros((box[3] - box[1], box[2] - box[0]), dtype=np.float32)
     points = stroke.points if len(stroke.points) > 1 else stroke.points * 2
     for a, b in zip(points, points[1:], strict=False):
-        segment, (left, top, right, bottom) = _segment_coverage(stroke, a, b, box)
-        region = coverage[top - box[1]:bottom - box[1], left - box[0]:right - box[0]]
-        np.maximum(region, segment, out=region)
+        for start, end in _pieces(a, b, max(2 * stroke.radius, PIECE)):
+            segment, (left, top, right, bottom) = _segment_coverage(stroke, start, end, box)
+            region = coverage[top - box[1]:bottom - box[1], left - box[0]:right - box[0]]
+            np.maximum(region, segment, out=region)
     return coverage
+
+
+def _pieces(a, b, longest: float):
+    """a–b as consecutive pieces no longer than `longest`: a diagonal across the image is drawn
+    over boxes along it (its painted area), not over the whole image's box. Same coverage: the
+    distance to a segment is the least distance to its pieces."""
+    count = max(1, math.ceil(math.dist(a, b) / longest))
+    xs = np.linspace(a[0], b[0], count + 1)
+    ys = np.linspace(a[1], b[1], count + 1)
+    return [((xs[i], ys[i]), (xs[i + 1], ys[i + 1])) for i in range(count)]
 
 
 def _spaced(stroke: Stroke) -> Stroke:

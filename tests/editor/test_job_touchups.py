@@ -140,13 +140,13 @@ def test_it_reads_the_render_form_and_the_background_off_the_event_loop(processe
     on_loop = []
     real = touchups.touchups_parse
 
-    def spy(fields, files):
+    def spy(fields, files, **kwargs):
         try:
             asyncio.get_running_loop()
             on_loop.append(True)
         except RuntimeError:
             on_loop.append(False)
-        return real(fields, files)
+        return real(fields, files, **kwargs)
 
     monkeypatch.setattr(touchups, "touchups_parse", spy)
     from editor import views
