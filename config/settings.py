@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
 
 from config.env import env_bool, env_int, env_list, env_networks, env_str
+from removal.config import model_home
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CUTOUT_VAR_DIR", str(BASE_DIR / "var")))
@@ -196,7 +197,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cutout <noreply@localhost>")
 
 # The model: weights live under U2NET_HOME, provisioned by `make model`.
-U2NET_HOME = Path(env_str("U2NET_HOME", str(VAR_DIR / "models")))
+U2NET_HOME = model_home()  # $U2NET_HOME, else CUTOUT_VAR_DIR/models: removal decides, for everyone
 REMBG_MODEL = env_str("REMBG_MODEL", "u2netp")
 
 # Stripe: billing is off until the keys are set.

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from removal.segment import DEFAULT_MODEL, model_home, models_installed
+from removal.config import model_home
+from removal.segment import DEFAULT_MODEL, models_installed
 
 
 @dataclass(frozen=True)

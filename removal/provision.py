@@ -19,6 +19,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from removal.config import model_home
+
 MODEL_NAME = "u2netp"
 MODEL_FILE = "u2netp.onnx"
 MODEL_MD5 = "8e83ca70e441ab06c318d82300c84806"
@@ -98,7 +100,7 @@ def int8_provision(home: Path) -> tuple[Path, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", default=os.environ.get("U2NET_HOME", "var/models"))
+    parser.add_argument("--home", default=str(model_home()))
     args = parser.parse_args(argv)
     try:
         path, fresh = provision_model(Path(args.home))

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from removal.config import model_home
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pool import pool_sizing
 from removal.quantize import INT8_MODEL, int8_built, int8_paths
 from removal.resize import resize_split
 
 DEFAULT_MODEL = "u2netp"
-DEFAULT_HOME = Path(__file__).resolve().parent.parent / "var" / "models"
 # Models whose rembg `predict` is U²-Net's: ImageNet mean/std, 320×320 input, min-max output.
 _U2NET_FAMILY = {"u2netp", "u2net", "u2net_human_seg", "silueta"}
 _U2NET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -62,11 +62,6 @@ LARGE_IMAGE_PIXELS = 16_000_000
 
 _sessions: dict[str, Any] = {}
 _sessions_lock = threading.Lock()
-
-
-def model_home() -> Path:
-    """Where model files live: $U2NET_HOME, else var/models in the repository."""
-    return Path(os.environ.get("U2NET_HOME") or DEFAULT_HOME)
 
 
 def _session_classes() -> dict[str, type]:

@@ -51,3 +51,21 @@ def test_it_replaces_a_corrupt_file(tmp_path):
     path, fresh = provision.provision_model(tmp_path)
     assert fresh is True
     assert provision.file_md5(path) == provision.MODEL_MD5
+
+
+def test_the_model_directory_follows_cutout_var_dir_everywhere(monkeypatch, tmp_path):
+    """With CUTOUT_VAR_DIR set, /healthz (settings.U2NET_HOME), provisioning and the loader read one
+    directory: before, settings followed it and the loader kept the repository's var/models."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    monkeypatch.delenv("U2NET_HOME", raising=False)
+    monkeypatch.setenv("CUTOUT_VAR_DIR", str(tmp_path))
+    script = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup();"
+              "from django.conf import settings; from removal import segment, provision;"
+              "print(settings.U2NET_HOME, segment._model_file('u2netp').parent, provision.model_home())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=settings.BASE_DIR).stdout.split()
+    assert out == [str(tmp_path / "models")] * 3

@@ -4,16 +4,15 @@ import io
 import os
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from removal import segment
+from removal.config import model_home
 
-MODEL_HOME = Path(os.environ.get("U2NET_HOME") or segment.DEFAULT_HOME)
+MODEL_HOME = model_home()
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", **params) -> bytes:
