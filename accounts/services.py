@@ -49,8 +49,8 @@ class Caller:
     source: Literal["api", "app", "anonymous"]
     ip: str
     api_key_id: int | None = None
-    # A test key (ck_test_…): processed but never charged nor counted. The charge code reads
-    # this in one place (api/rmbg.py); the rate limit has its own window (billing/ratelimit.py).
+    # A test key (ck_test_…): processed small, never charged nor counted (cutouts.service and
+    # billing.charge read it); the rate limit has its own window (billing/ratelimit.py).
     test_mode: bool = False
 
 

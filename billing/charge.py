@@ -4,7 +4,7 @@
         result = await pipeline.cutout_make(...)
     # here the credit is committed: deliver the result
 
-Used by the API, the editor and (later) batch workers alike:
+Called by the one charged cut-out (cutouts.service), for the API, the editor and batch workers:
 
 * on entry: a signed-in caller reserves one credit (NoCreditsLeft 429, BillingUnavailable 503);
   an anonymous caller spends one of the IP's trial images for the UTC day (DailyLimitReached 429);

@@ -1,7 +1,7 @@
 """The billing Redis connection, built from settings.REDIS_URL at call time.
 
 Clients are cached per URL, so a settings override (tests pointing at a closed port) takes effect
-on the next call without any reset hook; `client_reset()` drops the cache anyway.
+on the next call without any reset hook.
 """
 
 import threading
@@ -32,13 +32,6 @@ def client_get() -> redis.Redis:
                 )
                 _clients[url] = client
     return client
-
-
-def client_reset() -> None:
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
 
 
 @contextmanager

@@ -143,12 +143,3 @@ def usage_daily(*, user_id: int, start: date, end: date) -> list[dict]:
     return [
         {"date": d.isoformat(), "app": counts[2 * i], "api": counts[2 * i + 1]} for i, d in enumerate(days)
     ]
-
-
-def usage_daily_for_window(*, user_id: int, now: datetime | None = None) -> list[dict]:
-    """The daily series of the current billing window (up to today)."""
-    now = now_utc(now)
-    state = _state(user_id)
-    window = current_window(period_start=state["period_start"], period_end=state["period_end"], now=now)
-    first = datetime.fromtimestamp(window.start, tz=now.tzinfo).date()
-    return usage_daily(user_id=user_id, start=first, end=now.date())

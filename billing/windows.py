@@ -4,7 +4,7 @@ The Lua reserve script in billing/quota.py makes the same decision inside Redis;
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,3 @@ def current_window(*, period_start: int | None, period_end: int | None, now: dat
     if period_start is not None and period_end is not None and period_start <= ts <= period_end:
         return Window(period_start, period_end, True)
     return month_window(now)
-
-
-def day_string(day: date) -> str:
-    return day.isoformat()

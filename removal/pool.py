@@ -362,8 +362,3 @@ def pool_stats() -> PoolStats:
     with admission.lock:
         waiting = len(admission.waiting)
         return PoolStats(workers=stages.sizing.workers, running=admission.tickets - waiting, queued=waiting)
-
-
-def queue_depth() -> int:
-    """Jobs submitted but not yet started."""
-    return pool_stats().queued

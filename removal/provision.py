@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from removal.config import model_home
+from removal.config import int8_built, int8_paths, model_home
 
 MODEL_NAME = "u2netp"
 MODEL_FILE = "u2netp.onnx"
@@ -91,7 +91,7 @@ def provision_model(home: Path) -> tuple[Path, bool]:
 
 def int8_provision(home: Path) -> tuple[Path, bool]:
     """Make sure the int8 variant of the installed model is built. Returns (path, whether now)."""
-    from removal.quantize import int8_build, int8_built, int8_paths
+    from removal.quantize import int8_build
 
     if int8_built(home):
         return int8_paths(home)[0], False

@@ -43,9 +43,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-INT8_MODEL = "u2netp"  # the one model quantized: the others run in float32
-INT8_VERSION = 2  # part of the file name: a change of recipe builds a new file
-INT8_STEM = f"{INT8_MODEL}-int8-v{INT8_VERSION}"
+from removal.config import int8_paths
+
 INT8_CONVOLUTIONS = (  # node names in u2netp.onnx (md5 8e83ca70…), by multiply-adds
     "Conv_810",  # stage 1 decoder in: 128→64 at 320×320, 7.55 G
     "Conv_132",  # stage 1 encoder out: 32→64 at 320×320, 1.89 G
@@ -54,15 +53,6 @@ INT8_CONVOLUTIONS = (  # node names in u2netp.onnx (md5 8e83ca70…), by multipl
 )
 CALIBRATION_PERCENTILE = 99.999  # of each int8 convolution's input values: the top of its range
 CALIBRATION_PHOTOS = ("chelsea", "rocket", "motorcycle_left", "camera", "coffee", "astronaut")
-
-
-def int8_paths(home: Path) -> tuple[Path, Path]:
-    """The quantized model's OpenVINO IR: its graph (.xml) and its weights (.bin)."""
-    return home / f"{INT8_STEM}.xml", home / f"{INT8_STEM}.bin"
-
-
-def int8_built(home: Path) -> bool:
-    return all(path.is_file() for path in int8_paths(home))
 
 
 def _calibration_inputs() -> list[np.ndarray]:

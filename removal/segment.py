@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from removal.config import model_home
+from removal.config import INT8_MODEL, int8_built, int8_paths, model_home
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pool import pool_sizing
-from removal.quantize import INT8_MODEL, int8_built, int8_paths
 from removal.resize import resize_split
 
 DEFAULT_MODEL = "u2netp"

@@ -43,7 +43,8 @@ def main(argv: list[str]) -> int:
     new = f"{head}{START}\n{table()}\n{END}{tail}"
     if "--check" in argv:
         if new != text:
-            print(f"{DOC.relative_to(ROOT)} is out of date: run scripts/architecture_table.py", file=sys.stderr)
+            print(f"{DOC.relative_to(ROOT)} is out of date: run scripts/architecture_table.py",
+                  file=sys.stderr)
             return 1
         return 0
     DOC.write_text(new)

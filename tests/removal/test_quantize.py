@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from removal import segment
+from removal.config import int8_paths
 from removal.decode import image_load
 from removal.errors import ModelNotInstalled, ProviderUnavailable
-from removal.quantize import INT8_CONVOLUTIONS, int8_paths
+from removal.quantize import INT8_CONVOLUTIONS
 
 from .conftest import MODEL_HOME, encode, iou
 
