@@ -70,8 +70,12 @@ def _preflight() -> None:
     every worker (or a first request that fails)."""
     import django
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:  # a setting's value, removal's variables included
+        sys.exit(f"error: {exc}")
     from removal.errors import ModelNotInstalled, ProviderUnavailable
     from removal.segment import (
         models_installed,

@@ -10,7 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
 
 from config.env import env_bool, env_int, env_list, env_networks, env_str
-from removal.config import model_home
+from removal.config import ConfigError, model_home
+from removal.config import env_check as removal_env_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CUTOUT_VAR_DIR", str(BASE_DIR / "var")))
@@ -198,6 +199,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cutout <noreply@localhost>")
 
 # The model: weights live under U2NET_HOME, provisioned by `make model`.
 U2NET_HOME = model_home()  # $U2NET_HOME, else CUTOUT_VAR_DIR/models: removal decides, for everyone
+try:  # the pipeline's own variables (PIPELINE_*, MODEL_*, REFINE_*…), each typed in removal.config
+    removal_env_check()
+except ConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 REMBG_MODEL = env_str("REMBG_MODEL", "u2netp")
 
 # Stripe: billing is off until the keys are set.

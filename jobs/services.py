@@ -244,7 +244,7 @@ def item_process(*, item_id: int) -> None:
     started = time.perf_counter()
     try:
         async_to_sync(_item_cutout)(item)
-    except DOMAIN_ERRORS as exc:  # credit_held already turned anything unexpected into ProcessingFailed
+    except DOMAIN_ERRORS as exc:  # the service already turned anything unexpected into ProcessingFailed
         _item_failed(item, exc)
         metrics.item_timed(outcome="failed", seconds=time.perf_counter() - started)
     else:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from removal.config import env_read
 from removal.errors import PoolBusy
 
 T = TypeVar("T")
@@ -45,16 +46,6 @@ T = TypeVar("T")
 BYTES_PER_PIXEL = 20
 MIN_PIXEL_BUDGET = 16_000_000
 AGING_SECONDS = 10.0
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    value = int(raw)  # a typo should fail loudly at start-up, not be guessed around
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {raw!r}")
-    return value
 
 
 def memory_limit() -> int:
@@ -94,15 +85,15 @@ def pool_sizing() -> PoolSizing:
     process its share through those two settings).
     """
     cpus = os.cpu_count() or 1
-    threads = _env_int("ONNX_INTRA_OP_THREADS", 0) or min(2, cpus)
-    workers = _env_int("PIPELINE_WORKERS", 0) or max(1, cpus // threads)
+    threads = env_read("ONNX_INTRA_OP_THREADS", 0) or min(2, cpus)
+    workers = env_read("PIPELINE_WORKERS", 0) or max(1, cpus // threads)
     threads = max(1, min(threads, cpus // workers))
     return PoolSizing(
         cpus=cpus, workers=workers, intra_op_threads=threads,
-        queue_limit=_env_int("PIPELINE_QUEUE_LIMIT", workers * 16),
-        cpu_workers=_env_int("PIPELINE_CPU_WORKERS", 0) or workers * threads,
-        model_slots=_env_int("PIPELINE_MODEL_SLOTS", 0) or workers,
-        pixel_budget=_env_int("PIPELINE_PIXEL_BUDGET", 0) or pixel_budget_default(),
+        queue_limit=env_read("PIPELINE_QUEUE_LIMIT", workers * 16),
+        cpu_workers=env_read("PIPELINE_CPU_WORKERS", 0) or workers * threads,
+        model_slots=env_read("PIPELINE_MODEL_SLOTS", 0) or workers,
+        pixel_budget=env_read("PIPELINE_PIXEL_BUDGET", 0) or pixel_budget_default(),
     )
 
 

@@ -14,12 +14,13 @@ Thresholds come from bench/quality.py on the alphamatting.com photos (see README
 """
 
 import math
-import os
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from removal.config import env_read
 
 REFINE_MODES = ("none", "matting")
 _FG_LEVEL = 240  # rembg's alpha_matting thresholds: mask above is foreground, below _BG_LEVEL background
@@ -53,21 +54,16 @@ class _OutOfTime(Exception):
     pass
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default  # a typo fails loudly at the first refinement
-
-
 def refine_limits() -> RefineLimits:
     """The limits from the environment (REFINE_BAND_MAX, REFINE_UNKNOWN_MAX, REFINE_AREA_MAX,
     REFINE_TIME_BUDGET, REFINE_PIXELS_MAX), else the measured defaults."""
     base = RefineLimits()
     return RefineLimits(
-        band_max=_env_float("REFINE_BAND_MAX", base.band_max),
-        unknown_max=int(_env_float("REFINE_UNKNOWN_MAX", base.unknown_max)),
-        area_max=int(_env_float("REFINE_AREA_MAX", base.area_max)),
-        seconds=_env_float("REFINE_TIME_BUDGET", base.seconds),
-        pixels_max=int(_env_float("REFINE_PIXELS_MAX", base.pixels_max)),
+        band_max=env_read("REFINE_BAND_MAX", base.band_max),
+        unknown_max=int(env_read("REFINE_UNKNOWN_MAX", base.unknown_max)),
+        area_max=int(env_read("REFINE_AREA_MAX", base.area_max)),
+        seconds=env_read("REFINE_TIME_BUDGET", base.seconds),
+        pixels_max=int(env_read("REFINE_PIXELS_MAX", base.pixels_max)),
     )
 
 

@@ -6,12 +6,12 @@ the result is the same, and a 48 MP photo asked for at 800 px costs an 800 px re
 """
 
 import ctypes
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageChops
 
+from removal.config import env_read
 from removal.decode import MAX_SIDE, LoadedImage
 from removal.encode import CONTENT_TYPES, FORMATS_WITH_ALPHA, image_encode, webp_encode_planes
 from removal.options import RGBA, RemovalOptions
@@ -36,7 +36,7 @@ except (OSError, AttributeError):  # not glibc: nothing to trim
 # maps every image-sized block and returns it on free. Measured, 48 MP WEBP cut-out after a
 # burst of small requests: peak 937 → 883 MiB, rotated 1034 → 944 MiB. Set
 # PIPELINE_MMAP_THRESHOLD=0 to keep glibc's default.
-_MMAP_THRESHOLD = int(os.environ.get("PIPELINE_MMAP_THRESHOLD", "").strip() or 1024 * 1024)
+_MMAP_THRESHOLD = env_read("PIPELINE_MMAP_THRESHOLD", 1024 * 1024)
 if _libc is not None and _MMAP_THRESHOLD > 0:
     _libc.mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
 

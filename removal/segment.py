@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from removal.config import INT8_MODEL, int8_built, int8_paths, model_home
+from removal.config import INT8_MODEL, env_read, int8_built, int8_paths, model_home
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pool import pool_sizing
 from removal.resize import resize_split
@@ -74,7 +74,6 @@ def _session_classes() -> dict[str, type]:
     }
 
 
-RUNTIMES = ("openvino", "onnxruntime")
 
 
 def _openvino_installed() -> bool:
@@ -88,9 +87,7 @@ def _openvino_installed() -> bool:
 def runtime_configured() -> str:
     """Which runtime runs the U²-Net family: MODEL_RUNTIME (openvino | onnxruntime), else
     OpenVINO when it is installed and ONNX_PROVIDERS asks for nothing but the CPU."""
-    raw = os.environ.get("MODEL_RUNTIME", "").strip().lower()
-    if raw and raw not in RUNTIMES:
-        raise ProviderUnavailable(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}, got {raw!r}")
+    raw = env_read("MODEL_RUNTIME", "")
     if raw == "onnxruntime" or (not raw and providers_configured() != ["CPUExecutionProvider"]):
         return "onnxruntime"
     if _openvino_installed():
@@ -100,16 +97,13 @@ def runtime_configured() -> str:
     return "onnxruntime"
 
 
-PRECISIONS = ("f32", "int8")
 
 
 def precision_configured() -> str:
     """How u2netp runs on OpenVINO: MODEL_PRECISION (f32 | int8), float32 by default. int8 (its
     four heaviest convolutions; `removal.quantize`, built by `python -m removal.provision`) is
     opt-in because it misses the IoU bar against rembg on some photos. Every other model is f32."""
-    raw = os.environ.get("MODEL_PRECISION", "").strip().lower() or "f32"
-    if raw not in PRECISIONS:
-        raise ProviderUnavailable(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, got {raw!r}")
+    raw = env_read("MODEL_PRECISION", "f32")
     if raw == "f32":
         return raw
     if runtime_configured() != "openvino":
@@ -217,8 +211,7 @@ def models_installed() -> list[str]:
 
 def providers_configured() -> list[str]:
     """Execution providers from ONNX_PROVIDERS (comma-separated), CPU by default."""
-    raw = os.environ.get("ONNX_PROVIDERS", "")
-    wanted = [item.strip() for item in raw.split(",") if item.strip()] or ["CPUExecutionProvider"]
+    wanted = list(env_read("ONNX_PROVIDERS", ())) or ["CPUExecutionProvider"]
     if wanted == ["CPUExecutionProvider"]:
         return wanted  # every onnxruntime build has it: no need to load onnxruntime (24 MB) to ask
     import onnxruntime as ort
@@ -275,7 +268,7 @@ def _session_create(name: str, threads: int | None = None):
 
 def sessions_max() -> int:
     """How many model sessions a process keeps loaded (MODEL_SESSIONS_MAX, default 3)."""
-    return max(1, int(os.environ.get("MODEL_SESSIONS_MAX", "").strip() or 3))
+    return env_read("MODEL_SESSIONS_MAX", 3)
 
 
 def _sessions_touch(key: str, session) -> None:

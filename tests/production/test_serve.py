@@ -74,6 +74,8 @@ def test_it_leaves_single_process_metrics_and_explicit_choices_alone(tmp_path):
 @pytest.mark.parametrize(("variables", "message"), [
     ({"MODEL_PRECISION": "int4"}, "error: MODEL_PRECISION must be one of f32, int8, got 'int4'"),
     ({"MODEL_RUNTIME": "tensorrt"}, "error: MODEL_RUNTIME must be one of openvino, onnxruntime, got 'tensorrt'"),
+    ({"REFINE_TIME_BUDGET": "3s"}, "error: REFINE_TIME_BUDGET must be a number, got '3s'"),  # not at 1st refine
+    ({"PIPELINE_QUEUE_LIMIT": "-1"}, "error: PIPELINE_QUEUE_LIMIT must be at least 0, got -1"),
     ({"MODEL_PRECISION": "int8", "U2NET_HOME": "{float_only}"},
      "error: MODEL_PRECISION=int8, but {float_only}/u2netp-int8-v2.xml is missing"),
 ])

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from removal import segment
-from removal.config import int8_paths
+from removal.config import ConfigError, int8_paths
 from removal.decode import image_load
 from removal.errors import ModelNotInstalled, ProviderUnavailable
 from removal.quantize import INT8_CONVOLUTIONS
@@ -106,7 +106,7 @@ def test_it_picks_the_precision_from_model_precision(tmp_path, monkeypatch):
     session = segment.session_get()
     assert session.precision == "int8" and session.model_path == int8_paths(MODEL_HOME)[0]
     monkeypatch.setenv("MODEL_PRECISION", "int4")
-    with pytest.raises(ProviderUnavailable, match="MODEL_PRECISION must be one of f32, int8"):
+    with pytest.raises(ConfigError, match="MODEL_PRECISION must be one of f32, int8"):
         segment.precision_configured()
 
     (tmp_path / "u2netp.onnx").symlink_to(MODEL_HOME / "u2netp.onnx")

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from removal import segment
+from removal.config import ConfigError
 from removal.decode import image_load
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
 from removal.pipeline import mask_compute
@@ -98,7 +99,7 @@ def test_it_takes_the_runtime_from_model_runtime(monkeypatch):
     monkeypatch.setenv("MODEL_RUNTIME", "onnxruntime")
     assert isinstance(segment.session_get(), segment.U2netSession)
     monkeypatch.setenv("MODEL_RUNTIME", "tensorflow")
-    with pytest.raises(ProviderUnavailable, match="MODEL_RUNTIME must be one of openvino, onnxruntime"):
+    with pytest.raises(ConfigError, match="MODEL_RUNTIME must be one of openvino, onnxruntime"):
         segment.runtime_configured()
     monkeypatch.delenv("MODEL_RUNTIME")
     monkeypatch.setattr(segment, "_openvino_installed", lambda: False)
