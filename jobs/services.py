@@ -28,6 +28,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.services import Caller, webhook_secret_get
 from billing.charge import credit_held
+from core import worker_heartbeat
 from core.errors import DOMAIN_ERRORS, error_body
 from core.image_fetch import image_fetch, image_url_form_error
 from core.storage import files_delete, signed_url
@@ -106,6 +107,8 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     options = _options_check(fields, errors)
     callback_url = _callback_check(fields.get("callback_url", ""), errors)
     errors.raise_any()
+    if worker_heartbeat.workers_none_alive():  # a job nobody would run: 503 + Retry-After instead
+        raise QueueUnavailable()
     with transaction.atomic():
         job = Job.objects.create(user=caller.user, options=options, callback_url=callback_url, ip=caller.ip)
         items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))

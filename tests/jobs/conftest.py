@@ -121,3 +121,12 @@ def wait_final(client, key: str, job_id: str, timeout: float = 60) -> dict:
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} not final after {timeout}s: {job}")
+
+
+@pytest.fixture
+def worker_elsewhere(redis_client):
+    """A worker that is alive (its heartbeat is recent) but takes nothing in this test, so that
+    POST /api/jobs accepts and the items stay queued."""
+    from core.worker_heartbeat import heartbeat_beat
+
+    heartbeat_beat(name="elsewhere@test")
