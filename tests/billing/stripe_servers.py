@@ -105,10 +105,13 @@ class StripeRecorder:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.prices: dict[str, dict] = {}
+        self.fail_with: int | None = None  # answer every request with this status (Stripe's error shape)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def answer(self, request: dict) -> tuple[int, dict]:
         path = request["path"]
+        if self.fail_with is not None:
+            return self.fail_with, {"error": {"type": "api_error", "message": "Something went wrong."}}
         if request["method"] == "POST" and path == "/v1/checkout/sessions":
             n = len(self.requests)
             return 200, {"id": f"cs_test_{n}", "object": "checkout.session",
