@@ -296,6 +296,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: a worker holds one item, the others stay queued
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "cutout"
+# A prefork child loads the model (worker_process_init) before it reports "up"; Celery's 4 s default
+# is too short on a busy machine: the parent then kills and re-forks the child for ever, and no item runs.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 60, minimum=4)
 # The Redis transport re-delivers a task nobody acknowledged after this many seconds: it bounds how
 # long the item of a SIGKILLed worker waits while other workers are alive (the only or last worker
 # takes it back at its restart: jobs.worker). It must exceed the longest item, or that item runs
