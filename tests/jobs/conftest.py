@@ -28,6 +28,43 @@ def uploads(count: int) -> list[SimpleUploadedFile]:
     return [SimpleUploadedFile(f"p{i}.png", png(i), content_type="image/png") for i in range(count)]
 
 
+@pytest.fixture(scope="session")
+def broker_reachable():
+    """The batch tests run on the configured broker: Redis (the test's own), or RabbitMQ when
+    CELERY_BROKER_URL is amqp:// (`make test` runs them once more that way). A RabbitMQ that does not
+    answer skips them with a message naming it, never a silent pass."""
+    from django.conf import settings
+    from kombu import Connection
+
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis"):
+        return url
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no RabbitMQ here
+        shown = Connection(url).as_uri()  # the password masked
+        pytest.skip(f"RabbitMQ is not reachable at {shown} ({exc}): start rabbitmq-server to run the batch "
+                    "tests on it")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def broker_queue_empty(broker_reachable):
+    """Redis is flushed between tests; a RabbitMQ queue is purged, so no test's leftover task reaches
+    the next test's worker."""
+    if broker_reachable.startswith("redis"):
+        return
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        try:
+            channel.queue_purge("cutout")
+        except Exception:  # noqa: BLE001 - not declared yet: nothing to purge
+            pass
+
+
 @pytest.fixture(autouse=True)
 def jobs_settings(settings, tmp_path):
     """Free plan: 5 credits; files under the test's own MEDIA_ROOT; loopback webhooks; short backoff."""

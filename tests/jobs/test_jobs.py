@@ -167,9 +167,13 @@ def test_it_shows_the_batch_queue_in_metrics(client, alice, api_key_for, setting
 
 
 @pytest.fixture
-def broker_down(private_redis, settings):
+def broker_down(redis_client, private_redis, settings, monkeypatch):
     """The Celery app publishing to a Redis this test has stopped (credits stay on the test's Redis)."""
     from config.celery import app
+
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery reads it before app.conf.broker_url
+
+    test_redis = redis_client.connection_pool.connection_kwargs
 
     def pool_reset():  # kombu's global pools, the app's, and the producer pool built on them
         from kombu import pools
@@ -178,7 +182,7 @@ def broker_down(private_redis, settings):
         app._pool = None
         app.amqp._producer_pool = None
 
-    settings.REDIS_URL = settings.CELERY_BROKER_URL
+    settings.REDIS_URL = f"redis://{test_redis['host']}:{test_redis['port']}/{test_redis['db']}"
     saved = app.conf.broker_url
     app.conf.broker_url = private_redis.url
     pool_reset()

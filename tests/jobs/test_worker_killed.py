@@ -44,7 +44,7 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture
 def deployment(tmp_path, redis_client, settings):
     deployment = Deployment(tmp_path, settings.REDIS_URL)
-    deployment.env |= {"CELERY_BROKER_URL": settings.REDIS_URL, "PIPELINE_WORKERS": "1"}
+    deployment.env |= {"CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "PIPELINE_WORKERS": "1"}
     deployment.manage("migrate", "--noinput", "-v", "0")
     return deployment
 
@@ -161,7 +161,7 @@ def _alive(redis_client) -> list[bytes]:
 
 def test_a_killed_worker_is_restarted_and_its_item_rerun_and_charged_once_well_within_the_timeout(
         deployment, supervised, tmp_path, redis_client, settings):
-    assert settings.CELERY_VISIBILITY_TIMEOUT == 600  # the default: the item must not wait for it
+    assert settings.CELERY_VISIBILITY_TIMEOUT == 600  # the default (Redis): the item must not wait for it
     supervisor, log = supervised()
     user_id, _key = deployment.user_create("carol@example.com")
     image = tmp_path / "big.png"
@@ -188,7 +188,8 @@ def test_a_killed_worker_is_restarted_and_its_item_rerun_and_charged_once_well_w
     assert rows == [("done", 2)], text[-3000:]
     assert took < settings.CELERY_VISIBILITY_TIMEOUT  # taken back at the restart, not by the timeout
     assert "with_worker: the worker exited (signal SIGKILL); restart 1/5 in 1 s" in text
-    assert "restored 1 task(s) left unacknowledged by a worker that died" in text
+    if settings.CELERY_BROKER_URL.startswith("redis"):  # RabbitMQ re-delivers a dead connection's messages itself
+        assert "restored 1 task(s) left unacknowledged by a worker that died" in text
     assert _worker_main(supervisor) != first
     charges = _poll(db, f"SELECT state FROM billing_ledgerentry WHERE user_id = {user_id} AND kind = 'charge'", bool)
     assert charges == [("committed",)]
