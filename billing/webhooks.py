@@ -220,7 +220,7 @@ def _subscription_changed(event: dict) -> None:
     plan = _plan_of(price_id, sub.get("metadata"))
     period = _period(sub)
     row = _subscription_row(sub["id"], uid)
-    fields = {"plan_slug": plan.slug if plan else row.plan_slug, "price_id": price_id or row.price_id}
+    fields: dict = {"plan_slug": plan.slug if plan else row.plan_slug, "price_id": price_id or row.price_id}
     if period:
         fields.update(current_period_start=period[0], current_period_end=period[1] + 1)
 

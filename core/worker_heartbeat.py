@@ -48,7 +48,7 @@ def workers_alive(*, now: float | None = None) -> list[str]:
     """Names of the workers heard from in the last STALE_AFTER seconds. Raises redis.RedisError
     (or OSError) when Redis does not answer: the caller decides what that means."""
     moment = time.time() if now is None else now
-    return list(_client().zrangebyscore(KEY, moment - STALE_AFTER, "+inf"))
+    return [str(name) for name in _client().zrangebyscore(KEY, moment - STALE_AFTER, "+inf")]
 
 
 def workers_alive_count(*, now: float | None = None) -> int:

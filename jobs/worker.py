@@ -65,13 +65,13 @@ def orphans_restore(*, app, name: str) -> int:
         return 0
     with app.connection_for_write() as connection:
         channel = connection.default_channel
-        qos = getattr(channel, "qos", None)
-        if not hasattr(qos, "restore_by_tag"):
+        restore = getattr(getattr(channel, "qos", None), "restore_by_tag", None)
+        if restore is None:
             return 0
         with channel.conn_or_acquire() as client:
             tags = client.zrange(channel.unacked_index_key, 0, -1)
             for tag in tags:
-                qos.restore_by_tag(tag, client=client, leftmost=True)
+                restore(tag, client=client, leftmost=True)
     if tags:
         log.warning("restored %d task(s) left unacknowledged by a worker that died", len(tags))
     return len(tags)
