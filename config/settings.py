@@ -295,7 +295,8 @@ CELERY_TASK_ACKS_LATE = True  # a task is acknowledged when done: a dead worker'
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: a worker holds one item, the others stay queued
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "cutout"
+# One broker shared by several deployments (or test runs): each takes its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "cutout")
 # A prefork child loads the model (worker_process_init) before it reports "up"; Celery's 4 s default
 # is too short on a busy machine: the parent then kills and re-forks the child for ever, and no item runs.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 60, minimum=4)

@@ -38,7 +38,8 @@ def broker_reachable():
 
     url = settings.CELERY_BROKER_URL
     if url.startswith("redis"):
-        return url
+        yield url
+        return
     try:
         with Connection(url, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1)
@@ -46,7 +47,13 @@ def broker_reachable():
         shown = Connection(url).as_uri()  # the password masked
         pytest.skip(f"RabbitMQ is not reachable at {shown} ({exc}): start rabbitmq-server to run the batch "
                     "tests on it")
-    return url
+    yield url
+    with Connection(url, connect_timeout=3) as connection:  # the run's own queue (make test-rabbitmq)
+        if settings.CELERY_TASK_DEFAULT_QUEUE != "cutout":
+            try:
+                connection.default_channel.queue_delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+            except Exception:  # noqa: BLE001 - never declared
+                pass
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +62,14 @@ def broker_queue_empty(broker_reachable):
     the next test's worker."""
     if broker_reachable.startswith("redis"):
         return
+    from django.conf import settings
+
     from config.celery import app
 
     with app.connection_for_write() as connection:
         channel = connection.default_channel
         try:
-            channel.queue_purge("cutout")
+            channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
         except Exception:  # noqa: BLE001 - not declared yet: nothing to purge
             pass
 
