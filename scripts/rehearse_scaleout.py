@@ -22,6 +22,7 @@ Exit status 0 when every check holds, 1 otherwise. Photos: skimage's astronaut a
 
 import argparse
 import io
+import logging
 import os
 import re
 import secrets
@@ -212,6 +213,7 @@ def main() -> int:
     queue = f"cutout-rehearsal-{uuid.uuid4().hex[:8]}"  # its own queue: the broker may be shared
     with Connection(rabbitmq, connect_timeout=5) as connection:
         connection.ensure_connection(max_retries=1)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
     s3_port = free_port()
     s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
     s3_server.start()
@@ -248,10 +250,10 @@ def main() -> int:
                 charges = rehearsal.sql(f"SELECT count(*) FROM billing_ledgerentry WHERE user_id = {ten_id} "
                                         "AND kind = 'charge' AND state = 'committed'")[0][0]
                 by_web = [sum(1 for i, s in enumerate(statuses) if s == 200 and i % 2 == w) for w in (0, 1)]
-                refused = sorted({s for s in statuses if s != 200})
+                refused = {s: statuses.count(s) for s in sorted(set(statuses)) if s != 200}
                 checks.append(("50 parallel /rmbg, 10 credits", images_ok == 10 and charges == 10,
                                f"{images_ok} images (web1 {by_web[0]}, web2 {by_web[1]}), {charges} ledger "
-                               f"charges, the other {50 - images_ok} answered {refused}"))
+                               f"charges; the other {50 - images_ok} refused, by status: {refused}"))
 
                 # 2. a 40-item batch over both workers
                 before = {name: items_done_by(rehearsal.log(name)) for name in workers}
