@@ -18,7 +18,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export U2NET_HOME ?= $(CURDIR)/var/models
 
-.PHONY: run test install model migrate static chromium lint typecheck lock clean
+.PHONY: run test test-rabbitmq install model migrate static chromium lint typecheck lock clean
 
 # --- install -------------------------------------------------------------------------------
 # uv (from PyPI) creates the venv and installs the heavy wheels (onnxruntime, scipy, numba,
@@ -110,8 +110,18 @@ lint: $(STAMP)
 	$(MYPY)
 
 # Tests use Redis database 15 (flushed between tests) so a developer's data in db 0 is safe.
+# The whole suite (no PYTEST_ARGS) then runs the batch tests once more with RabbitMQ as the broker
+# (`make test-rabbitmq`, on a queue of its own); without a RabbitMQ server at RABBITMQ_URL they are
+# skipped, saying so.
+RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672//
 test: model chromium lint
 	STATIC_MANIFEST=false $(PY) scripts/with_redis.py --db 15 -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(if $(PYTEST_ARGS),,$(MAKE) --no-print-directory test-rabbitmq)
+
+test-rabbitmq: model
+	STATIC_MANIFEST=false CELERY_BROKER_URL='$(RABBITMQ_URL)' CELERY_QUEUE=cutout-test-$$$$ \
+	  $(PY) scripts/with_redis.py --db 15 -- \
+	  $(PY) -m pytest tests/jobs -rs
 
 clean:
 	rm -rf $(VENV) var

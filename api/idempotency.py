@@ -183,7 +183,10 @@ def idempotency_purge(*, now: datetime | None = None) -> int:
     """
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.IDEMPOTENCY_TTL + 3600)
     purged = 0
-    shards, _files = default_storage.listdir(STORAGE_DIR) if default_storage.exists(STORAGE_DIR) else ([], [])
+    try:  # not exists(): on S3 a prefix is no object, so exists() said False and nothing was ever purged
+        shards, _files = default_storage.listdir(STORAGE_DIR)
+    except FileNotFoundError:  # local files, nothing stored yet
+        shards = []
     for shard in shards:
         for name in default_storage.listdir(f"{STORAGE_DIR}/{shard}")[1]:
             path = f"{STORAGE_DIR}/{shard}/{name}"

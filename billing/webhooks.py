@@ -133,6 +133,13 @@ def _period(sub: dict) -> tuple[int, int] | None:
     return int(start), int(end) - 1  # stored end = last second of the window (SPEC periodEndUnix)
 
 
+def _price_id(item: dict) -> str:
+    """The Price of a subscription item or invoice line, whatever the API version: `price`, the newer
+    `pricing.price_details.price`, or a legacy `plan` (a Plan's id is a valid Price id at Stripe)."""
+    return (_get(item, "price", "id") or _get(item, "pricing", "price_details", "price")
+            or _get(item, "plan", "id") or "")
+
+
 def _plan_of(price_id: str | None, metadata: dict | None) -> Plan | None:
     plan = plan_by_price(price_id or "")
     if plan is None and metadata and metadata.get("kind") == "plan":
@@ -209,11 +216,11 @@ def _subscription_changed(event: dict) -> None:
     uid = _user_required(sub, subscription_id=sub["id"])
     _customer_link(uid, sub.get("customer"))
     item = (_get(sub, "items", "data") or [None])[0] or {}
-    price_id = _get(item, "price", "id") or ""
+    price_id = _price_id(item)
     plan = _plan_of(price_id, sub.get("metadata"))
     period = _period(sub)
     row = _subscription_row(sub["id"], uid)
-    fields = {"plan_slug": plan.slug if plan else row.plan_slug, "price_id": price_id or row.price_id}
+    fields: dict = {"plan_slug": plan.slug if plan else row.plan_slug, "price_id": price_id or row.price_id}
     if period:
         fields.update(current_period_start=period[0], current_period_end=period[1] + 1)
 
@@ -266,7 +273,7 @@ def _invoice_paid(event: dict) -> None:
         log.error("invoice %s: no billing period on its lines", invoice.get("id"))
         return
     period = (int(start), int(end) - 1)
-    price_id = _get(line, "price", "id") or _get(line, "pricing", "price_details", "price") or ""
+    price_id = _price_id(line)
     row = Subscription.objects.filter(stripe_id=sub_id).first()
     plan = plan_by_price(price_id) or (plan_get(row.plan_slug) if row and row.plan_slug else None)
     if plan is None:
@@ -310,5 +317,8 @@ HANDLERS: dict[str, Callable[[dict], None]] = {
     "customer.subscription.updated": _subscription_changed,
     "customer.subscription.deleted": _subscription_changed,
     "invoice.paid": _invoice_paid,
+    # Stripe sends it beside invoice.paid for a charged invoice (and older integrations and stateful fakes
+    # such as localstripe send only it): the grant is keyed on the invoice, so the pair grants once.
+    "invoice.payment_succeeded": _invoice_paid,
     "invoice.payment_failed": _invoice_failed,
 }

@@ -11,6 +11,8 @@ from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from jobs.worker import WorkerLife  # noqa: E402 (after DJANGO_SETTINGS_MODULE)
+
 app = Celery("cutout")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -24,3 +26,8 @@ def _model_load(**_kwargs) -> None:
     from removal.segment import warm_up
 
     warm_up(settings.REMBG_MODEL)
+
+
+# The worker's heartbeat and its start-up take-back of orphaned tasks (jobs.worker). A bootstep, not
+# signals: it starts before the consumer takes a task, and stops on a warm and a cold shutdown alike.
+app.steps["worker"].add(WorkerLife)

@@ -313,12 +313,18 @@ CELERY_TASK_ACKS_LATE = True  # a task is acknowledged when done: a dead worker'
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: a worker holds one item, the others stay queued
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "cutout"
-# The Redis transport re-delivers a task nobody acknowledged after this many seconds; it must exceed
-# the longest item and the longest webhook backoff countdown, or a task runs twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200, minimum=60),
-}
+# One broker shared by several deployments (or test runs): each takes its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "cutout")
+# A prefork child loads the model (worker_process_init) before it reports "up"; Celery's 4 s default
+# is too short on a busy machine: the parent then kills and re-forks the child for ever, and no item runs.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 60, minimum=4)
+# The Redis transport re-delivers a task nobody acknowledged after this many seconds: it bounds how
+# long the item of a SIGKILLed worker waits while other workers are alive (the only or last worker
+# takes it back at its restart: jobs.worker). It must exceed the longest item, or that item runs
+# twice (charged once all the same): the largest legal image (100 MP) with a 10 s download takes well
+# under a minute on 2 cores, so 10 minutes leave a tenfold margin for a loaded machine.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600, minimum=60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 JOBS_MAX_ITEMS = env_int("JOBS_MAX_ITEMS", 100, minimum=1)  # image parts per POST /api/jobs
 # Django refuses a form with more files than this before our check could say "at most N images".
 DATA_UPLOAD_MAX_NUMBER_FILES = max(100, JOBS_MAX_ITEMS * 2)
@@ -331,6 +337,9 @@ JOBS_ITEM_RETRY_BACKOFF = float(env_str("JOBS_ITEM_RETRY_BACKOFF", "1"))
 # Webhooks: 10 s per attempt; retried after BACKOFF * 2**n seconds (capped at an hour) for RETRY_HOURS.
 JOBS_WEBHOOK_TIMEOUT = env_int("JOBS_WEBHOOK_TIMEOUT", 10, minimum=1)
 JOBS_WEBHOOK_BACKOFF = float(env_str("JOBS_WEBHOOK_BACKOFF", "30"))
+# A retry waits inside a worker, unacknowledged: a wait past the visibility timeout would have Redis
+# hand the same delivery to a second worker. So the wait is capped at half of it (5 min by default).
+JOBS_WEBHOOK_MAX_BACKOFF = min(3600.0, CELERY_VISIBILITY_TIMEOUT / 2)
 JOBS_WEBHOOK_RETRY_HOURS = env_int("JOBS_WEBHOOK_RETRY_HOURS", 24, minimum=1)
 # callback_url must be https; plain http only to these hosts (an operator's internal receivers).
 JOBS_CALLBACK_HTTP_HOSTS = env_list("JOBS_CALLBACK_HTTP_HOSTS")

@@ -1,4 +1,8 @@
-"""GET /healthz: is this process able to serve? Database, Redis and model, each checked live."""
+"""GET /healthz: is this process able to serve? Database, Redis and model, each checked live.
+
+It also tells whether a batch worker is alive ("worker": "ok" | "none alive" | "unknown" when Redis
+does not answer), from the workers' heartbeats. That does not turn the status red: this web process
+serves /rmbg and the editor without workers; POST /api/jobs refuses with 503 on its own."""
 
 from pathlib import Path
 
@@ -7,6 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
+from core import worker_heartbeat
 from removal.provision import model_is_installed
 
 
@@ -40,8 +45,16 @@ def _model_ok() -> bool:
     return _model_verified
 
 
+def _worker_state() -> str:
+    try:
+        return "ok" if worker_heartbeat.workers_alive_count() else "none alive"
+    except (redis.RedisError, OSError):
+        return "unknown"
+
+
 def healthz(request):
     checks = {"database": _database_ok(), "redis": _redis_ok(), "model": _model_ok()}
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable"} | {k: "ok" if v else "down" for k, v in checks.items()}
+    body["worker"] = _worker_state()  # informative only: the batch tier is not this process
     return JsonResponse(body, status=200 if ok else 503)

@@ -29,6 +29,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from accounts.services import Caller, webhook_secret_get
+from core import worker_heartbeat
 from core.errors import DOMAIN_ERRORS, error_body
 from core.image_fetch import image_fetch, image_url_form_error
 from core.storage import files_delete, signed_url
@@ -105,6 +106,8 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     options = _options_check(fields, errors)
     callback_url = _callback_check(fields.get("callback_url", ""), errors)
     errors.raise_any()
+    if worker_heartbeat.workers_none_alive():  # a job nobody would run: 503 + Retry-After instead
+        raise QueueUnavailable()
     with transaction.atomic():
         job = Job.objects.create(user=caller.user,  # type: ignore[misc]  # signed in: key_or_token auth
                                  options=options, callback_url=callback_url, ip=caller.ip,

@@ -115,5 +115,6 @@ def webhook_post(*, url: str, body: bytes, secret: str, event_id: str) -> Delive
 
 
 def backoff_seconds(attempt: int) -> float:
-    """Wait before attempt `attempt + 1`: BACKOFF × 2^(attempt − 1), at most an hour."""
-    return min(settings.JOBS_WEBHOOK_BACKOFF * 2 ** max(attempt - 1, 0), 3600.0)
+    """Wait before attempt `attempt + 1`: BACKOFF × 2^(attempt − 1), at most JOBS_WEBHOOK_MAX_BACKOFF
+    (half the broker's visibility timeout: settings.py says why)."""
+    return min(settings.JOBS_WEBHOOK_BACKOFF * 2 ** max(attempt - 1, 0), settings.JOBS_WEBHOOK_MAX_BACKOFF)

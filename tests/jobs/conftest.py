@@ -28,6 +28,52 @@ def uploads(count: int) -> list[SimpleUploadedFile]:
     return [SimpleUploadedFile(f"p{i}.png", png(i), content_type="image/png") for i in range(count)]
 
 
+@pytest.fixture(scope="session")
+def broker_reachable():
+    """The batch tests run on the configured broker: Redis (the test's own), or RabbitMQ when
+    CELERY_BROKER_URL is amqp:// (`make test` runs them once more that way). A RabbitMQ that does not
+    answer skips them with a message naming it, never a silent pass."""
+    from django.conf import settings
+    from kombu import Connection
+
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis"):
+        yield url
+        return
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no RabbitMQ here
+        shown = Connection(url).as_uri()  # the password masked
+        pytest.skip(f"RabbitMQ is not reachable at {shown} ({exc}): start rabbitmq-server to run the batch "
+                    "tests on it")
+    yield url
+    with Connection(url, connect_timeout=3) as connection:  # the run's own queue (make test-rabbitmq)
+        if settings.CELERY_TASK_DEFAULT_QUEUE != "cutout":
+            try:
+                connection.default_channel.queue_delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+            except Exception:  # noqa: BLE001 - never declared
+                pass
+
+
+@pytest.fixture(autouse=True)
+def broker_queue_empty(broker_reachable):
+    """Redis is flushed between tests; a RabbitMQ queue is purged, so no test's leftover task reaches
+    the next test's worker."""
+    if broker_reachable.startswith("redis"):
+        return
+    from django.conf import settings
+
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        try:
+            channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+        except Exception:  # noqa: BLE001 - not declared yet: nothing to purge
+            pass
+
+
 @pytest.fixture(autouse=True)
 def jobs_settings(settings, tmp_path):
     """Free plan: 5 credits; files under the test's own MEDIA_ROOT; loopback webhooks; short backoff."""
@@ -121,3 +167,12 @@ def wait_final(client, key: str, job_id: str, timeout: float = 60) -> dict:
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} not final after {timeout}s: {job}")
+
+
+@pytest.fixture
+def worker_elsewhere(redis_client):
+    """A worker that is alive (its heartbeat is recent) but takes nothing in this test, so that
+    POST /api/jobs accepts and the items stay queued."""
+    from core.worker_heartbeat import heartbeat_beat
+
+    heartbeat_beat(name="elsewhere@test")

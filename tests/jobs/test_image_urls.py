@@ -53,7 +53,8 @@ def test_it_refuses_a_url_of_the_wrong_form_at_submission(client, alice, api_key
     assert not Job.objects.exists()
 
 
-def test_it_answers_a_retry_with_the_same_idempotency_key_with_the_same_job(client, alice, api_key_for):
+def test_it_answers_a_retry_with_the_same_idempotency_key_with_the_same_job(client, alice, api_key_for,
+                                                                          worker_elsewhere):
     key = api_key_for(alice)
     files = uploads(2)
     first = client.post("/api/jobs", {"image": files}, headers={"x-api-key": key, "Idempotency-Key": "k-1"})

@@ -60,8 +60,9 @@ def test_it_fails_the_items_past_the_last_credit_and_charges_only_the_delivered(
     assert not LedgerEntry.objects.filter(user=alice, kind="charge", state="reserved").exists()
 
 
-def test_it_cancels_the_items_not_started_and_charges_nothing_for_them(client, alice, api_key_for):
-    key = api_key_for(alice)  # no worker: every item stays queued
+def test_it_cancels_the_items_not_started_and_charges_nothing_for_them(client, alice, api_key_for,
+                                                                       worker_elsewhere):
+    key = api_key_for(alice)  # no worker here: every item stays queued
     job = submit(client, key, uploads(3)).json()
     response = client.delete(f"/api/jobs/{job['id']}", headers={"x-api-key": key})
     assert response.status_code == 200
@@ -71,7 +72,7 @@ def test_it_cancels_the_items_not_started_and_charges_nothing_for_them(client, a
     assert charged(alice) == 0 and not LedgerEntry.objects.filter(user=alice).exists()
 
 
-def test_it_hides_other_users_jobs(client, alice, bob, api_key_for):
+def test_it_hides_other_users_jobs(client, alice, bob, api_key_for, worker_elsewhere):
     job = submit(client, api_key_for(alice), uploads(1)).json()
     bob_key = api_key_for(bob)
     for method in (client.get, client.delete):
@@ -127,7 +128,7 @@ def test_it_refuses_a_callback_to_an_internal_address_and_names_it(client, alice
                                "status": 400}
 
 
-def test_it_lists_jobs_newest_first_with_pages(client, alice, api_key_for, jobs_settings):
+def test_it_lists_jobs_newest_first_with_pages(client, alice, api_key_for, jobs_settings, worker_elsewhere):
     jobs_settings.JOBS_PAGE_SIZE = 2
     key = api_key_for(alice)
     ids = [submit(client, key, uploads(1)).json()["id"] for _ in range(3)]
@@ -162,18 +163,22 @@ def test_it_purges_jobs_past_retention_with_their_files(client, alice, api_key_f
     assert Job.objects.filter(pk=fresh["id"]).exists()
 
 
-def test_it_shows_the_batch_queue_in_metrics(client, alice, api_key_for, settings):
+def test_it_shows_the_batch_queue_in_metrics(client, alice, api_key_for, settings, worker_elsewhere):
     settings.METRICS_TOKEN = "metrics-secret"
-    submit(client, api_key_for(alice), uploads(3))  # no worker: all three wait
+    submit(client, api_key_for(alice), uploads(3))  # no worker here: all three wait
     text = client.get("/metrics", headers={"Authorization": "Bearer metrics-secret"}).content.decode()
     assert 'cutout_batch_items{status="queued"} 3.0' in text
     assert 'cutout_batch_items{status="running"} 0.0' in text
 
 
 @pytest.fixture
-def broker_down(private_redis, settings):
+def broker_down(redis_client, private_redis, settings, monkeypatch):
     """The Celery app publishing to a Redis this test has stopped (credits stay on the test's Redis)."""
     from config.celery import app
+
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery reads it before app.conf.broker_url
+
+    test_redis = redis_client.connection_pool.connection_kwargs
 
     def pool_reset():  # kombu's global pools, the app's, and the producer pool built on them
         from kombu import pools
@@ -182,7 +187,7 @@ def broker_down(private_redis, settings):
         app._pool = None
         app.amqp._producer_pool = None
 
-    settings.REDIS_URL = settings.CELERY_BROKER_URL
+    settings.REDIS_URL = f"redis://{test_redis['host']}:{test_redis['port']}/{test_redis['db']}"
     saved = app.conf.broker_url
     app.conf.broker_url = private_redis.url
     pool_reset()
@@ -192,8 +197,8 @@ def broker_down(private_redis, settings):
     pool_reset()
 
 
-def test_it_answers_503_and_keeps_nothing_when_the_broker_is_down(client, alice, api_key_for, broker_down,
-                                                                   jobs_settings):
+def test_it_answers_503_and_keeps_nothing_when_the_broker_is_down(client, alice, api_key_for, worker_elsewhere,
+                                                                   broker_down, jobs_settings):
     response = submit(client, api_key_for(alice), uploads(2))
     assert response.status_code == 503
     assert response.json() == {"error": "Service temporarily unavailable, please retry shortly.", "status": 503}
@@ -203,7 +208,7 @@ def test_it_answers_503_and_keeps_nothing_when_the_broker_is_down(client, alice,
 
 
 def test_it_retries_an_item_whose_source_file_is_gone_then_fails_it_without_a_charge(
-        client, alice, api_key_for, transactional_db, jobs_settings):
+        client, alice, api_key_for, transactional_db, jobs_settings, worker_elsewhere):
     jobs_settings.JOBS_ITEM_RETRY_BACKOFF = 0.01
     key = api_key_for(alice)
     job = submit(client, key, uploads(2)).json()
@@ -216,7 +221,7 @@ def test_it_retries_an_item_whose_source_file_is_gone_then_fails_it_without_a_ch
     assert final["status"] == "partial" and charged(alice) == 1
 
 
-def test_the_answer_status_agrees_with_its_item_counts(client, alice, api_key_for):
+def test_the_answer_status_agrees_with_its_item_counts(client, alice, api_key_for, worker_elsewhere):
     """A worker may start an item before the 202 is written: status and counts come from the same rows."""
     response = submit(client, api_key_for(alice), uploads(2))
     job = Job.objects.get(pk=response.json()["id"])

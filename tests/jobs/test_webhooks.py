@@ -11,7 +11,7 @@ from jobs.webhooks import SIGNATURE_HEADER, signature_verify
 from tests.jobs.conftest import submit, uploads, wait_final
 
 
-def wait_delivered(client, key, job_id, timeout=30) -> dict:
+def wait_delivered(client, key, job_id, timeout=90) -> dict:  # a deadline for a loaded machine, not a goal
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/api/jobs/{job_id}", headers={"x-api-key": key}).json()
@@ -150,3 +150,13 @@ def test_it_delivers_to_the_checked_address_so_dns_rebinding_fails(monkeypatch, 
         assert delivery.status == 0 and trap.accepts == 0
     finally:
         trap.close()
+
+
+def test_a_retry_never_waits_past_the_brokers_visibility_timeout(settings):
+    """A retry waits unacknowledged in a worker: past the visibility timeout Redis would hand the same
+    delivery to a second worker. The default timeout (600 s) caps the wait at 300 s."""
+    from jobs.webhooks import backoff_seconds
+
+    assert settings.CELERY_VISIBILITY_TIMEOUT == 600 and settings.JOBS_WEBHOOK_MAX_BACKOFF == 300
+    settings.JOBS_WEBHOOK_BACKOFF = 30
+    assert [backoff_seconds(attempt) for attempt in range(1, 7)] == [30, 60, 120, 240, 300, 300]

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from unittest import mock
 
 import pytest
 import stripe
@@ -15,6 +14,7 @@ from django.conf import settings
 from billing import quota
 from billing.plans import packs_parse, plans_parse
 from billing.webhooks import webhook_handle
+from tests.billing.stripe_servers import StripeRecorder, stripe_at
 
 WEBHOOK_SECRET = "whsec_test_pages"
 PLANS_JSON = json.dumps([
@@ -53,14 +53,13 @@ def pages_settings(settings):
 
 @pytest.fixture(autouse=True)
 def stripe_price_api():
-    """Stripe's `GET /v1/prices/{id}` (the SDK call, autospec'd); no page may reach the network."""
-
-    def _retrieve(price_id, **params):
-        data = {"id": price_id, "object": "price", "unit_amount_decimal": None} | STRIPE_PRICES[price_id]
-        return stripe.Price.construct_from(data, params.get("api_key"))
-
-    with mock.patch("stripe.Price.retrieve", autospec=True, side_effect=_retrieve) as retrieve:
-        yield retrieve
+    """Stripe's `GET /v1/prices/{id}` answered over HTTP by a loopback recorder (tests/billing/
+    stripe_servers.py) the SDK is pointed at; it records each request, so no page reaches the network."""
+    recorder = StripeRecorder()
+    recorder.prices = {price_id: {"unit_amount_decimal": None} | price for price_id, price in STRIPE_PRICES.items()}
+    with stripe_at(recorder.url):
+        yield recorder
+    recorder.close()
 
 
 @pytest.fixture
