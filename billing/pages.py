@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from pydantic import ValidationError
 
 from billing import stripe_client
-from billing.chart import daily_usage_svg, day_long
+from billing.chart import axis_svg, daily_usage_svg, day_long
 from billing.errors import BillingUnavailable
 from billing.prices import catalogue_priced
 from billing.state import account_known, membership_label
@@ -80,6 +80,7 @@ def _usage_context(user_id: int, selected: int | None) -> dict:
         "selected": cycle["periodStartUnix"],
         # safe: the SVG is built from integers and escaped date strings only
         "chart": mark_safe(daily_usage_svg(days)),
+        "chart_axis": mark_safe(axis_svg(days)),
         "days": [d | {"label": day_long(d["date"]), "total": d["app"] + d["api"]} for d in days],
         "chart_first": first,
         "chart_last": last,

@@ -1,4 +1,5 @@
-"""GET /healthz: is this process able to serve? Database, Redis and model, each checked live."""
+"""GET /healthz: is this process able to serve? Database, Redis and model, each checked live.
+GET /status/: the same checks as a page for people (the footer's "Status" link)."""
 
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.shortcuts import render
 
 from removal.provision import model_is_installed
 
@@ -40,8 +42,24 @@ def _model_ok() -> bool:
     return _model_verified
 
 
+def _checks() -> dict[str, bool]:
+    return {"database": _database_ok(), "redis": _redis_ok(), "model": _model_ok()}
+
+
+_PARTS = {"database": "Accounts and jobs (database)", "redis": "Credits and rate limits (Redis)",
+          "model": "Background removal (model)"}
+
+
+def status_page(request):
+    checks = _checks()
+    ok = all(checks.values())
+    parts = [{"name": _PARTS[key], "ok": value} for key, value in checks.items()]
+    return render(request, "status.html", {"ok": ok, "parts": parts}, status=200 if ok else 503)
+
+
 def healthz(request):
-    checks = {"database": _database_ok(), "redis": _redis_ok(), "model": _model_ok()}
+    checks = _checks()
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable"} | {k: "ok" if v else "down" for k, v in checks.items()}
     return JsonResponse(body, status=200 if ok else 503)
+

@@ -51,6 +51,7 @@ class Job(models.Model):
     charged = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = "editor job"  # the admin lists batch jobs too
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "-created_at"])]
 
