@@ -129,6 +129,15 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/cancel.html")
 
 
+# The landing page's try-out asks anonymous POST /rmbg for a preview this size at most (w/h):
+# enough to judge the cut-out, not a full-size result for free.
+TRYOUT_MAX_PIXELS = 250_000
+
+
 def home(request: HttpRequest) -> HttpResponse:
     # Snippets use the address the visitor reached us at, so they can be pasted as they are.
-    return render(request, "home.html", {"base_url": request.build_absolute_uri("/").rstrip("/")})
+    return render(request, "home.html", {
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+        "tryout": {"max_pixels": TRYOUT_MAX_PIXELS, "megapixels": f"{TRYOUT_MAX_PIXELS / 1e6:g}",
+                   "daily": settings.BILLING_ANON_DAILY_LIMIT},
+    })

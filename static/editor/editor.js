@@ -327,6 +327,7 @@ function updateButtons() {
   el.upload.disabled = busy() || !files.length;
   el.upload.textContent = files.length > 1 ? `Remove background from ${files.length} images` : "Remove background";
   el.apply.disabled = busy() || !job || job.stage !== "done";
+  el.apply.classList.toggle("primary", el.upload.hidden); // the one main button there is
   el.touchup.disabled = el.resetTouchups.disabled = busy();
 }
 
