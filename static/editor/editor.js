@@ -8,6 +8,7 @@ import { Compare } from "./compare.js";
 import { outputSize, resizedSize } from "./sizes.js";
 import { cropBox, loadImage, marginParse, subjectBox } from "./subject.js";
 import { LABELS, StageTracker } from "./progress.js";
+import { ReportDialog } from "./report.js";
 import { ProgressSocket } from "./socket.js";
 import { TouchUp } from "./touchup.js";
 import { getJson, postForm } from "./transport.js";
@@ -48,6 +49,10 @@ const compare = new Compare({
 });
 const batch = new Batch({ section: $("batch"), list: $("batch-list"), zip: $("batch-zip"), summary: $("batch-summary"),
   zipUrl: root.dataset.zipUrl });
+const report = new ReportDialog($("report-dialog"), {
+  csrf, jobsUrl: root.dataset.jobsUrl,
+  onSent: () => setBar(100, "Report sent to the operators. Thank you.", "done"),
+});
 const touchup = new TouchUp($("touchup-dialog"), {
   onApply: (edited) => { strokes = edited; apply(); },
 });
@@ -668,6 +673,7 @@ el.recent.addEventListener("keydown", (e) => {
   recentDiscardAsk(link.dataset.job);
 });
 el.touchup.addEventListener("click", () => { if (job) touchup.open(job, strokes); });
+$("btn-report").addEventListener("click", () => { if (job) report.open(job); });
 el.resetTouchups.addEventListener("click", () => { strokes = []; apply(); });
 $("btn-shortcuts").addEventListener("click", () => $("shortcuts-dialog").showModal());
 // Esc closes a <dialog> natively; the close buttons do the same.

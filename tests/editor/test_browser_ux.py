@@ -319,3 +319,27 @@ def test_the_size_arithmetic_is_the_servers(editor):
     assert got["resized"] == [list(output_size((w, h), RemovalOptions(width=rw, height=rh)))
                               for w, h, rw, rh in resizes]
     assert got["cropped"] == [list(crop_box(box=box, margin=m, percent=p, size=size)) for box, m, p, size in crops]
+
+
+def test_reporting_a_bad_cut_out_asks_for_consent(editor, tmp_path):
+    from editor.models import Report
+
+    page = editor
+    _process(page, _photo(tmp_path))
+    page.get_by_test_id("report").click()
+    dialog = page.get_by_test_id("report-dialog")
+    _expect(dialog).to_contain_text("astronaut.jpg")
+    page.get_by_test_id("report-note").fill("the helmet's edge is cut")
+    page.get_by_test_id("report-send").click()
+    _expect(page.get_by_test_id("report-error")).to_have_text(
+        "Tick the box to agree to send this image and its cut-out to the operators.")
+    assert not Report.objects.exists()
+    assert live.axe_serious(page) == []
+    page.get_by_test_id("report-consent").check()
+    with page.expect_response(lambda r: r.url.endswith("/report/")) as sent:
+        page.get_by_test_id("report-send").click()
+    assert sent.value.status == 201
+    _expect(dialog).to_be_hidden()
+    _expect(page.get_by_test_id("stage")).to_have_text("Report sent to the operators. Thank you.")
+    assert Report.objects.get().note == "the helmet's edge is cut"
+    assert page.problems == []

@@ -237,8 +237,8 @@ def test_the_admin_user_list_is_whole_at_1366(chromium, live_server, alice, bob)
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_landing_page_cuts_out_a_preview_without_an_account(page_for, live_server, settings, tmp_path):
-    from playwright.sync_api import expect
     from PIL import Image
+    from playwright.sync_api import expect
     from skimage import data
 
     from editor.models import Job as EditorJob
