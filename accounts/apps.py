@@ -3,6 +3,8 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    # Not "Accounts": allauth's own app (email addresses) is called that in the admin too.
+    verbose_name = "Users and API keys"
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out

@@ -58,6 +58,9 @@ class StripeEventAdmin(admin.ModelAdmin):
     list_filter = ("type",)
     search_fields = ("event_id",)
 
+    def has_add_permission(self, request) -> bool:
+        return False  # a record of what Stripe sent: webhooks write them, people read them
+
 
 class GrantCreditsForm(forms.Form):
     credits = forms.IntegerField(min_value=1, max_value=MAX_GRANT,

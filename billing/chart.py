@@ -15,7 +15,7 @@ APP_COLOUR = "#2f6fec"
 API_COLOUR = "#f29d38"
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 28, 30  # plot margins in SVG units
 LABEL_FONT = 12  # SVG units; the page never draws the chart below its natural size (it scrolls)
-_DIGIT_EM = 0.62  # widest digit or "/" of a sans-serif font, in em: a label's width is at most this
+_DIGIT_EM = 0.62  # a sans-serif font's average letter or digit, in em: "Dec 31" is at most this wide
 _LABEL_GAP = 8  # SVG units between two day labels
 _LABEL_STEPS = (1, 2, 3, 7, 14, 28)
 
@@ -31,15 +31,16 @@ def nice_ceiling(value: int) -> int:
 
 
 def _ticks(top: int) -> list[int]:
-    # 1-2-5 ceilings split into 4 (or 5 for a 5) whole steps; tiny scales get one tick per unit
-    parts = 5 if str(top)[0] == "5" else 4
+    """Evenly spaced whole ticks: a 1 or 5 ceiling in 5 steps (10 → 0, 2, … 10), a 2 in 4 (20 → 0, 5, …
+    20); 1 and 2 get one tick per unit."""
+    parts = 4 if str(top)[0] == "2" else 5
     if top < parts:
         return list(range(top + 1))
-    return [top * i // parts for i in range(parts + 1)]
+    return [top // parts * i for i in range(parts + 1)]
 
 
 def label_every(*, slot: float, chars: int = 5) -> int:
-    """Label every n-th day so that labels of `chars` characters (e.g. "29/11") never overlap."""
+    """Label every n-th day so that labels of `chars` characters (e.g. "Nov 29") never overlap."""
     need = chars * LABEL_FONT * _DIGIT_EM + _LABEL_GAP
     for every in _LABEL_STEPS:
         if every * slot >= need:
@@ -57,7 +58,7 @@ def _day_label(iso: str) -> str:
         day = date.fromisoformat(iso)
     except ValueError:
         return iso
-    return f"{day.day}/{day.month}"
+    return f"{day:%b} {day.day}"  # "Dec 1": "1/12" reads as January 12th in half the world
 
 
 def day_long(iso: str) -> str:
@@ -118,6 +119,26 @@ def _day_parts(days: Sequence[Mapping], plot_w: int, plot_h: int, top: int, heig
                          f'fill="#5b6270">'
                          f'{escape(_day_label(str(day["date"])))}</text>')
     return parts
+
+
+def axis_svg(days: Sequence[Mapping], *, height: int = 240) -> str:
+    """The y axis alone (ticks on a white ground), drawn over the left edge of the chart on a narrow
+    screen, where the chart scrolls sideways: the scale stays in view (decorative: the chart's
+    days say their numbers)."""
+    plot_h = height - _TOP - _BOTTOM
+    top = nice_ceiling(max((int(d["app"]) + int(d["api"]) for d in days), default=0))
+    tall = _TOP + plot_h + 8  # down to the foot of the "0" tick label, above the day labels
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="usage-axis" viewBox="0 0 {_LEFT} {tall}" '
+             f'width="{_LEFT}" height="{tall}" aria-hidden="true" focusable="false">',
+             f'<rect width="{_LEFT}" height="{tall}" fill="#fff"/>']
+    for tick in _ticks(top):
+        y = _TOP + plot_h - plot_h * tick / top
+        parts.append(f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                     f'font-size="{LABEL_FONT}" fill="#5b6270">{tick}</text>')
+    parts.append(f'<line x1="{_LEFT - .5}" x2="{_LEFT - .5}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+                 'stroke="#5b6270"/>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def day_summary(day: Mapping) -> str:

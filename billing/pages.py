@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from pydantic import ValidationError
 
 from billing import stripe_client
-from billing.chart import daily_usage_svg, day_long
+from billing.chart import axis_svg, daily_usage_svg, day_long
 from billing.errors import BillingUnavailable
 from billing.prices import catalogue_priced
 from billing.state import account_known, membership_label
@@ -80,6 +80,7 @@ def _usage_context(user_id: int, selected: int | None) -> dict:
         "selected": cycle["periodStartUnix"],
         # safe: the SVG is built from integers and escaped date strings only
         "chart": mark_safe(daily_usage_svg(days)),
+        "chart_axis": mark_safe(axis_svg(days)),
         "days": [d | {"label": day_long(d["date"]), "total": d["app"] + d["api"]} for d in days],
         "chart_first": first,
         "chart_last": last,
@@ -128,6 +129,15 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/cancel.html")
 
 
+# The landing page's try-out asks anonymous POST /rmbg for a preview this size at most (w/h):
+# enough to judge the cut-out, not a full-size result for free.
+TRYOUT_MAX_PIXELS = 250_000
+
+
 def home(request: HttpRequest) -> HttpResponse:
     # Snippets use the address the visitor reached us at, so they can be pasted as they are.
-    return render(request, "home.html", {"base_url": request.build_absolute_uri("/").rstrip("/")})
+    return render(request, "home.html", {
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+        "tryout": {"max_pixels": TRYOUT_MAX_PIXELS, "megapixels": f"{TRYOUT_MAX_PIXELS / 1e6:g}",
+                   "daily": settings.BILLING_ANON_DAILY_LIMIT},
+    })

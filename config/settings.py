@@ -152,7 +152,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/editor/"  # after logging in without a `next`: where the work is
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing.pages import home
-from core.health import healthz
+from core.favicon import favicon
+from core.health import healthz, status_page
 from core.metrics import metrics_view
 
 admin.site.site_header = "Cutout administration"
@@ -12,6 +13,9 @@ admin.site.index_title = "Users, plans and credits"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("status/", status_page, name="status"),
+    # Browsers and the admin ask for /favicon.ico whatever the page says: not a 404 everywhere.
+    path("favicon.ico", favicon),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -2,7 +2,9 @@
 
 It also tells whether a batch worker is alive ("worker": "ok" | "none alive" | "unknown" when Redis
 does not answer), from the workers' heartbeats. That does not turn the status red: this web process
-serves /rmbg and the editor without workers; POST /api/jobs refuses with 503 on its own."""
+serves /rmbg and the editor without workers; POST /api/jobs refuses with 503 on its own.
+
+GET /status/: the same checks as a page for people (the footer's "Status" link)."""
 
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.shortcuts import render
 
 from core import worker_heartbeat
 from removal.provision import model_is_installed
@@ -52,9 +55,25 @@ def _worker_state() -> str:
         return "unknown"
 
 
+def _checks() -> dict[str, bool]:
+    return {"database": _database_ok(), "redis": _redis_ok(), "model": _model_ok()}
+
+
+_PARTS = {"database": "Accounts and jobs (database)", "redis": "Credits and rate limits (Redis)",
+          "model": "Background removal (model)"}
+
+
+def status_page(request):
+    checks = _checks()
+    ok = all(checks.values())
+    parts = [{"name": _PARTS[key], "ok": value} for key, value in checks.items()]
+    return render(request, "status.html", {"ok": ok, "parts": parts}, status=200 if ok else 503)
+
+
 def healthz(request):
-    checks = {"database": _database_ok(), "redis": _redis_ok(), "model": _model_ok()}
+    checks = _checks()
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable"} | {k: "ok" if v else "down" for k, v in checks.items()}
     body["worker"] = _worker_state()  # informative only: the batch tier is not this process
     return JsonResponse(body, status=200 if ok else 503)
+

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class EditorConfig(AppConfig):
     name = "editor"
+    verbose_name = "Editor"

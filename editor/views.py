@@ -3,6 +3,7 @@
 import re
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousOperation
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -67,6 +68,7 @@ def editor_page(request):
         "open_job": request.GET.get("job", ""),
         "named_colors": NAMED_COLORS,
         "color_presets": COLOR_PRESETS,
+        "retention_days": settings.EDITOR_RETENTION_DAYS,
     }
     return render(request, "editor/editor.html", context)
 

@@ -34,6 +34,7 @@ class Job(models.Model):
     callback_delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "batch job"  # the admin lists editor jobs too
         indexes = [models.Index(fields=["user", "-created"]), models.Index(fields=["created"])]
 
     def __str__(self) -> str:

@@ -13,6 +13,20 @@ if (box) {
   const tip = box.querySelector("[data-chart-tip]");
   const scroller = box.querySelector(".chart-scroll");
   scroller.scrollLeft = scroller.scrollWidth;  // on a narrow screen, start at the newest days
+  // A day label the box's edge would cut ("12" of "Nov 12") is left out until scrolled in whole.
+  const labels = [...box.querySelectorAll("text.day-label")];
+  const uncut = () => {
+    const frame = scroller.getBoundingClientRect();
+    for (const label of labels) {
+      const r = label.getBoundingClientRect();
+      const whole = r.left >= frame.left - 0.5 && r.right <= frame.right + 0.5;
+      const gone = r.right <= frame.left || r.left >= frame.right;
+      label.style.visibility = whole || gone ? "" : "hidden";
+    }
+  };
+  scroller.addEventListener("scroll", uncut, { passive: true });
+  window.addEventListener("resize", uncut);
+  uncut();
   const days = [...box.querySelectorAll("g.day")];
   const dateText = (iso) => new Date(`${iso}T00:00:00Z`).toLocaleDateString(undefined,
     { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });

@@ -1,6 +1,6 @@
 // Batch: one card per picked file with its own stages, a download each, and all of them as a ZIP.
 
-const PERCENT = { received: 52, queued: 58, segmenting: 66, compositing: 85, encoding: 93, done: 100 };
+import { LABELS, StageTracker } from "./progress.js";
 
 function make(tag, className, text) {
   const node = document.createElement(tag);
@@ -10,9 +10,10 @@ function make(tag, className, text) {
 }
 
 export class BatchCard {
-  constructor(file, { labels, onOpen }) {
+  constructor(file, { onOpen }) {
     this.file = file;
-    this.labels = labels;
+    this.labels = LABELS;
+    this.tracker = new StageTracker("uploading", (percent, label) => this.progress(percent, label));
     this.state = null;
     this.url = URL.createObjectURL(file);
     this.li = make("li", "batch-card");
@@ -51,8 +52,9 @@ export class BatchCard {
     this.label.textContent = text;
   }
 
-  stage(stage) {
-    if (PERCENT[stage] !== undefined) this.progress(PERCENT[stage], this.labels[stage]);
+  // The same forward-only stages as the single image's bar (progress.js).
+  stage(stage, fraction = 0) {
+    this.tracker.advance(stage, fraction);
   }
 
   done(state) {

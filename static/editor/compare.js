@@ -1,5 +1,6 @@
 // The result viewer: the original under the cut-out, split by a draggable divider (and a range
-// input for the keyboard), shown to fit or at 100 %.
+// input for the keyboard), shown to fit or at 100 %. The stage takes the image's own shape, so
+// the slider's 0-100 % spans the picture, not the grey around it.
 
 export class Compare {
   constructor(el) {
@@ -9,7 +10,10 @@ export class Compare {
     this.wire();
   }
 
-  showBefore(url) {
+  showBefore(url, { transformed = false } = {}) {
+    const old = this.el.before.src;
+    if (old.startsWith("blob:") && old !== url && this.el.before.dataset.transformed === "true") URL.revokeObjectURL(old);
+    this.el.before.dataset.transformed = String(transformed);
     this.el.before.src = url;
     this.el.before.hidden = false;
     this.el.stage.hidden = false;
@@ -61,13 +65,23 @@ export class Compare {
     this.layout();
   }
 
-  // At 100 % the stage takes the shown image's own pixel size and the viewer scrolls.
+  // At 100 % the stage takes the shown image's own pixel size and the viewer scrolls; to fit,
+  // the largest box of the image's shape that the viewer holds.
   layout() {
     const img = this.el.after.hidden ? this.el.before : this.el.after;
     const apply = () => {
-      const actual = this.zoom === "actual" && img.naturalWidth;
-      this.el.stage.style.width = actual ? `${img.naturalWidth}px` : "";
-      this.el.stage.style.height = actual ? `${img.naturalHeight}px` : "";
+      const { naturalWidth: w, naturalHeight: h } = img;
+      if (!w || !h) return;
+      let width = w;
+      let height = h;
+      if (this.zoom !== "actual") {
+        const room = this.el.viewer.clientWidth;
+        const tall = Math.min(window.innerHeight * 0.6, 560);
+        const scale = Math.min(room / w, tall / h);
+        [width, height] = [Math.max(1, Math.floor(w * scale)), Math.max(1, Math.floor(h * scale))];
+      }
+      this.el.stage.style.width = `${width}px`;
+      this.el.stage.style.height = `${height}px`;
     };
     if (img.complete) apply(); else img.addEventListener("load", apply, { once: true });
   }
@@ -83,6 +97,8 @@ export class Compare {
     fit.addEventListener("click", () => this.setZoom("fit"));
     actual.addEventListener("click", () => this.setZoom("actual"));
     after.addEventListener("load", () => this.layout());
+    this.el.before.addEventListener("load", () => this.layout());
+    new ResizeObserver(() => this.layout()).observe(this.el.viewer);
     stage.addEventListener("pointerdown", (e) => {
       if (after.hidden || e.button !== 0) return;
       this.dragging = true;

@@ -5,7 +5,10 @@
 import { Batch, BatchCard } from "./batch.js";
 import { dimensionProblem, fileProblem, optionProblems } from "./checks.js";
 import { Compare } from "./compare.js";
-import { outputSize } from "./sizes.js";
+import { outputSize, resizedSize } from "./sizes.js";
+import { cropBox, loadImage, marginParse, subjectBox } from "./subject.js";
+import { LABELS, StageTracker } from "./progress.js";
+import { ReportDialog } from "./report.js";
 import { ProgressSocket } from "./socket.js";
 import { TouchUp } from "./touchup.js";
 import { getJson, postForm } from "./transport.js";
@@ -29,19 +32,10 @@ const el = {
   touchup: $("btn-touchup"), resetTouchups: $("btn-reset-touchups"), recent: $("recent"),
 };
 
-// Where each stage puts the bar: the upload itself fills the first half.
-const STAGES = {
-  upload: { received: 52, queued: 58, segmenting: 66, compositing: 85, encoding: 93, done: 100 },
-  render: { queued: 15, compositing: 45, encoding: 80, done: 100 },
-};
-const LABELS = {
-  received: "Received", queued: "Queued…", segmenting: "Finding the subject…",
-  compositing: "Compositing…", encoding: "Encoding…", done: "Done", error: "Failed",
-};
-
 let files = [];         // the picked images (File); more than one = a batch
 let source = null;      // {width, height} of the image shown, for the output size
 let job = null;         // the job shown (state from the server)
+let subject = null;     // {id, box}: the shown job's subject box in image pixels (null box: none)
 let strokes = [];       // the shown job's touch-ups (image pixels), sent with every re-render
 let bgFile = null;      // a background image picked but not yet sent
 let op = null;          // the single-image operation in flight: {ref, kind, percent, finished}
@@ -55,6 +49,10 @@ const compare = new Compare({
 });
 const batch = new Batch({ section: $("batch"), list: $("batch-list"), zip: $("batch-zip"), summary: $("batch-summary"),
   zipUrl: root.dataset.zipUrl });
+const report = new ReportDialog($("report-dialog"), {
+  csrf, jobsUrl: root.dataset.jobsUrl,
+  onSent: () => setBar(100, "Report sent to the operators. Thank you.", "done"),
+});
 const touchup = new TouchUp($("touchup-dialog"), {
   onApply: (edited) => { strokes = edited; apply(); },
 });
@@ -77,12 +75,7 @@ function stageEvent(event) {
 
 function singleStage(event) {
   if (!op || op.finished || event.stage === "error") return; // the HTTP answer carries the error
-  const percent = STAGES[op.kind][event.stage];
-  if (percent === undefined || percent < op.percent) return; // never move backwards
-  op.percent = percent;
-  op.sawStages.push(event.stage);
-  setBar(percent, `${LABELS[event.stage]}${event.stage === "done" ? "" : ` (${percent}%)`}`,
-    event.stage === "done" ? "done" : "");
+  op.tracker.advance(event.stage);
 }
 
 // --- errors ----------------------------------------------------------------------------------
@@ -178,19 +171,88 @@ function syncPicker() {
 }
 
 function keepAspect(changed) {
-  if (!el.lock.checked || !source) return;
-  const aspect = source.width / source.height;
+  const base = resizeBase();
+  if (!el.lock.checked || !base) return;
+  const aspect = base[0] / base[1];
   const n = parseInt(changed.value, 10);
   const other = changed === el.w ? el.h : el.w;
   if (!n || n < 1) { other.value = ""; return; }
   other.value = String(Math.max(1, Math.round(changed === el.w ? n / aspect : n * aspect)));
 }
 
-// The final size, said before rendering: SPEC resizes first, then rotates.
+// What gets resized: the crop box when cropping (known once the job's mask is), else the image.
+function resizeBase() {
+  if (!source) return null;
+  if (!el.crop.checked) return [source.width, source.height];
+  const margin = marginParse(el.cropMargin.value);
+  if (!subject?.box || !margin || subject.id !== job?.id) return null;
+  const [, , w, h] = cropBox(subject.box, margin, [source.width, source.height]);
+  return [w, h];
+}
+
+// The final size, said before rendering: SPEC crops, then resizes, then rotates.
 function outputSizeShow() {
-  const size = source && outputSize(source.width, source.height, optionFields());
-  el.outputSize.textContent = size ? `Output: ${size[0]} × ${size[1]} px` +
-    (Number(el.angle.value) % 180 !== 0 && el.expand.checked ? " (after rotation)" : "") : "";
+  if (!source) { el.outputSize.textContent = ""; return; }
+  const base = resizeBase();
+  const turned = Number(el.angle.value) % 180 !== 0 && el.expand.checked;
+  if (!base) {
+    el.outputSize.textContent = "Output: after crop to the subject (the size shows once the subject is found)";
+    return;
+  }
+  const size = outputSize(base[0], base[1], optionFields());
+  const after = [el.crop.checked && "crop", turned && "rotation"].filter(Boolean).join(" and ");
+  el.outputSize.textContent = size ? `Output: ${size[0]} × ${size[1]} px${after ? ` (after ${after})` : ""}` : "";
+}
+
+// The subject's box from the job's mask and strokes, as the server finds it for a crop.
+async function subjectFind(state) {
+  const o = state.original;
+  if (subject?.id === state.id && subject.strokes === JSON.stringify(state.touchups?.strokes || [])) return;
+  subject = null;
+  if (!o?.mask_url) return;
+  const strokesKey = JSON.stringify(state.touchups?.strokes || []);
+  let box;
+  if (state.touchups?.background_url) {
+    // Behind the subject, a filling background image is opaque everywhere: the box is the image.
+    box = state.touchups.background_fit === "fill" ? [0, 0, o.width, o.height] : null;
+  } else {
+    box = await subjectBox(o.mask_url, o.width, o.height, state.touchups?.strokes || []).catch(() => null);
+  }
+  if (job?.id !== state.id) return;
+  subject = { id: state.id, box, strokes: strokesKey };
+  outputSizeShow();
+  compareBeforeShow();
+}
+
+// "Before" is the original put through the result's crop, resize and rotation: the two halves
+// of the compare view line up.
+async function compareBeforeShow() {
+  const state = job;
+  if (!state?.original) return;
+  const o = state.original;
+  const opts = state.options || {};
+  const crop = yes(opts.crop);
+  const angle = Number(opts.angle || 0) || 0;
+  if (!state.result || (!crop && angle % 360 === 0 && !opts.w && !opts.h)) {
+    compare.showBefore(o.url);
+    return;
+  }
+  if (crop && !subject?.box) return; // shown once the box is found
+  const img = await loadImage(o.url).catch(() => null);
+  if (!img || job !== state) return;
+  const area = crop ? cropBox(subject.box, marginParse(opts.crop_margin) || { margin: 0, percent: false },
+    [o.width, o.height]) : [0, 0, o.width, o.height];
+  const side = (v) => { const n = parseInt(v, 10); return n >= 1 ? n : null; };
+  const [rw, rh] = resizedSize(area[2], area[3], { w: side(opts.w), h: side(opts.h), exact: yes(opts.exact_resize) });
+  const canvas = document.createElement("canvas");
+  Object.assign(canvas, { width: state.result.width, height: state.result.height });
+  const ctx = canvas.getContext("2d");
+  ctx.translate(canvas.width / 2, canvas.height / 2);
+  ctx.rotate((-angle * Math.PI) / 180); // the server's angle is counter-clockwise
+  ctx.drawImage(img, area[0], area[1], area[2], area[3], -rw / 2, -rh / 2, rw, rh);
+  canvas.toBlob((blob) => {
+    if (blob && job === state) compare.showBefore(URL.createObjectURL(blob), { transformed: true });
+  });
 }
 
 // --- picking files ---------------------------------------------------------------------------
@@ -211,7 +273,8 @@ function pick(picked) {
   jobControlsShow();
   if (files.length > 1) {
     batchPrepare();
-  } else {
+    upload(); // starts at once: the options apply afterwards as free re-renders
+  } else if (files.length) {
     batch.reset([]);
     singlePrepare(files[0]);
   }
@@ -236,12 +299,14 @@ function singlePrepare(picked) {
     el.beforeInfo.textContent = `Before: ${probe.naturalWidth} × ${probe.naturalHeight} px`;
     compare.showBefore(url);
     outputSizeShow();
+    upload(); // starts at once, like remove.bg: options apply afterwards as free re-renders
   });
+  probe.addEventListener("error", () => upload()); // the server says what is wrong with it
   probe.src = url;
   compare.clear();
   source = null;
   el.beforeInfo.textContent = el.afterInfo.textContent = "";
-  setBar(0, "Ready to upload.");
+  setBar(0, "Starting…");
 }
 
 function batchPrepare() {
@@ -251,8 +316,8 @@ function batchPrepare() {
   source = null;
   outputSizeShow();
   const onOpen = (state) => jobOpen(state.id).then(() => el.output.scrollIntoView({ block: "start" }));
-  batch.reset(files.map((f) => new BatchCard(f, { labels: LABELS, onOpen })));
-  setBar(0, `${files.length} images ready to upload.`);
+  batch.reset(files.map((f) => new BatchCard(f, { onOpen })));
+  setBar(0, `${files.length} images picked.`);
 }
 
 // --- operations ------------------------------------------------------------------------------
@@ -262,9 +327,12 @@ function busy() {
 }
 
 function updateButtons() {
+  // Work starts on pick: "Remove background" is only there to try again after a refusal.
+  el.upload.hidden = busy() || !files.length;
   el.upload.disabled = busy() || !files.length;
   el.upload.textContent = files.length > 1 ? `Remove background from ${files.length} images` : "Remove background";
   el.apply.disabled = busy() || !job || job.stage !== "done";
+  el.apply.classList.toggle("primary", el.upload.hidden); // the one main button there is
   el.touchup.disabled = el.resetTouchups.disabled = busy();
 }
 
@@ -297,30 +365,32 @@ async function send(url, formData, { onStage, onUploadProgress, onUploaded }) {
 }
 
 async function run(kind, url, formData) {
-  op = { kind, percent: 0, finished: false, sawStages: [] };
+  const tracker = new StageTracker(kind === "upload" ? "uploading" : "queued",
+    (percent, label, stage) => setBar(percent, label, stage === "done" ? "done" : ""));
+  op = { kind, finished: false, tracker };
   showError(null);
   updateButtons();
-  setBar(0, kind === "upload" ? "Uploading… 0%" : "Rendering…");
+  if (kind === "upload") tracker.advance("uploading", 0); else setBar(0, "Rendering…");
   const started = performance.now();
   const { status, body } = await send(url, formData, {
     onStage: singleStage,
-    onUploadProgress: kind === "upload" ? (f) => {
-      if (op.percent < 50) { op.percent = f * 50; setBar(op.percent, `Uploading… ${Math.round(f * 100)}%`); }
-    } : null,
-    onUploaded: kind === "upload" ? () => setBar(Math.max(op.percent, 50), "Uploaded, waiting for the server…") : null,
+    onUploadProgress: kind === "upload" ? (f) => tracker.advance("uploading", f) : null,
+    onUploaded: kind === "upload" ? () => tracker.advance("uploaded") : null,
   });
   op.finished = true;
-  root.dataset.lastStages = op.sawStages.join(",");
+  root.dataset.lastStages = tracker.seen.filter((s) => !s.startsWith("upload")).join(",");
   root.dataset.lastMs = String(Math.round(performance.now() - started));
   if (status === 200) {
+    if (kind === "upload") files = [];
+    tracker.advance("done");
     setBar(100, LABELS.done, "done");
     jobShow(body);
     recentAdd(body);
-    if (kind === "upload") el.output.scrollIntoView({ block: "start" }); // the result, not the form
   } else {
     showError(body);
   }
   updateButtons();
+  if (status === 200 && kind === "upload") el.output.scrollIntoView({ block: "start" }); // the result, not the form
   return status === 200;
 }
 
@@ -331,7 +401,7 @@ function optionsForm(fields) {
 }
 
 async function upload(event) {
-  event.preventDefault();
+  event?.preventDefault();
   if (!files.length || busy()) return;
   const fields = validOptions();
   if (!fields) return;
@@ -369,10 +439,11 @@ async function batchRun(fields) {
   for (const [i, card] of cards.entries()) {
     const data = optionsForm(fields);
     data.append("image", card.file, card.file.name || "image.png");
-    card.progress(0, "Uploading…");
+    card.stage("uploading");
     const { status, body } = await send(root.dataset.uploadUrl, data, {
       onStage: (event) => card.stage(event.stage),
-      onUploadProgress: (f) => card.progress(f * 50, `Uploading… ${Math.round(f * 100)}%`),
+      onUploadProgress: (f) => card.stage("uploading", f),
+      onUploaded: () => card.stage("uploaded"),
     });
     if (status === 200) { card.done(body); recentAdd(body); } else card.fail(body);
     batch.update();
@@ -398,7 +469,6 @@ function jobShow(state) {
   strokes = state.touchups?.strokes || [];
   if (state.original) {
     const o = state.original;
-    compare.showBefore(o.url);
     source = { width: o.width, height: o.height };
     el.beforeInfo.textContent = `Before: ${o.width} × ${o.height} px · ${o.format.toUpperCase()} · ${formatBytes(o.size)}`;
   }
@@ -413,6 +483,8 @@ function jobShow(state) {
   }
   jobControlsShow();
   outputSizeShow();
+  compareBeforeShow();
+  subjectFind(state);
   if (state.stage === "error" && state.error) showError(state.error);
   updateButtons();
 }
@@ -474,6 +546,26 @@ function recentAdd(state) {
   $("recent-empty")?.remove();
   el.recent.prepend(recentItem(state));
 }
+
+// Discarding deletes the files on the server for good: it asks first (Esc or "Keep it" cancels).
+function recentDiscardAsk(id) {
+  const dialog = $("discard-dialog");
+  const link = el.recent.querySelector(`[data-job="${id}"]`);
+  $("discard-name").textContent = link?.querySelector(".recent-name")?.textContent || "This image";
+  dialog.dataset.job = id;
+  dialog.returnFocus = document.activeElement;
+  dialog.showModal();
+}
+
+$("discard-confirm").addEventListener("click", () => {
+  const dialog = $("discard-dialog");
+  dialog.close();
+  recentDiscard(dialog.dataset.job);
+});
+$("discard-dialog").addEventListener("close", (e) => {
+  const back = e.target.returnFocus;
+  if (back?.isConnected) back.focus();
+});
 
 async function recentDiscard(id) {
   const item = el.recent.querySelector(`[data-job="${id}"]`)?.closest("li");
@@ -568,7 +660,7 @@ for (const button of root.querySelectorAll("[data-rotate]")) {
 }
 el.recent.addEventListener("click", (e) => {
   const discard = e.target.closest("[data-discard]");
-  if (discard) { recentDiscard(discard.dataset.discard); return; }
+  if (discard) { recentDiscardAsk(discard.dataset.discard); return; }
   const link = e.target.closest("[data-job]");
   if (!link) return;
   e.preventDefault();
@@ -578,9 +670,10 @@ el.recent.addEventListener("keydown", (e) => {
   const link = e.target.closest("[data-job]");
   if (!link || !(e.key === "Delete" || e.key === "Backspace")) return;
   e.preventDefault();
-  recentDiscard(link.dataset.job);
+  recentDiscardAsk(link.dataset.job);
 });
 el.touchup.addEventListener("click", () => { if (job) touchup.open(job, strokes); });
+$("btn-report").addEventListener("click", () => { if (job) report.open(job); });
 el.resetTouchups.addEventListener("click", () => { strokes = []; apply(); });
 $("btn-shortcuts").addEventListener("click", () => $("shortcuts-dialog").showModal());
 // Esc closes a <dialog> natively; the close buttons do the same.

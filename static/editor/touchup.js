@@ -53,6 +53,7 @@ export class TouchUp {
   async open(job, strokes) {
     this.strokes = strokes.map((s) => ({ ...s, points: s.points.map((p) => [...p]) }));
     this.redoStack = [];
+    this.spaceDown = false;
     this.dialog.showModal();
     this.dialog.dataset.ready = "false";
     const { width, height, url, mask_url: maskUrl } = job.original;
@@ -82,20 +83,20 @@ export class TouchUp {
 
   // --- drawing -------------------------------------------------------------------------------
 
-  // The preview is drawn opaque over its own checkerboard (16 preview pixels a square), so
-  // only the changed box is written each time: one stroke segment costs its own area.
+  // The preview keeps the cut-out's transparency: the viewport's own CSS checkerboard shows
+  // through at screen size whatever the zoom. Only the changed box is written each time: one
+  // stroke segment costs its own area.
   paint(box) {
     const [left, top, right, bottom] = box || [0, 0, this.pw, this.ph];
     const out = this.imageData.data;
     const rgb = this.rgb;
     for (let y = top; y < bottom; y++) {
       for (let x = left, i = y * this.pw + left; x < right; x++, i++) {
-        const a = this.alpha[i] / 255;
-        const back = ((x >> 4) + (y >> 4)) & 1 ? 223 : 255;
         const o = i * 4;
-        out[o] = rgb[o] * a + back * (1 - a);
-        out[o + 1] = rgb[o + 1] * a + back * (1 - a);
-        out[o + 2] = rgb[o + 2] * a + back * (1 - a);
+        out[o] = rgb[o];
+        out[o + 1] = rgb[o + 1];
+        out[o + 2] = rgb[o + 2];
+        out[o + 3] = this.alpha[i];
       }
     }
     this.ctx.putImageData(this.imageData, 0, 0, left, top, right - left, bottom - top);
@@ -296,10 +297,21 @@ export class TouchUp {
       const step = Math.max(1, Math.round(Number(this.el.size.value) * 0.15));
       this.el.size.value = String(Number(this.el.size.value) + (key === "]" ? step : -step));
       this.sizeShow();
-    } else if (key === " " && !e.target.matches("button, input")) {
+    } else if (key === " ") {
+      // Held Space pans wherever focus is (a button or radio would otherwise take it as a click,
+      // and the drag would paint); a stroke already under way is dropped, not kept.
       e.preventDefault();
       this.spaceDown = true;
+      if (this.current) this.strokeEnd(false);
+      if (this.pointers.size) this.panning = true;
+      this.el.cursor.hidden = true;
     }
+  }
+
+  keyUp(e) {
+    if (e.key !== " ") return;
+    if (this.spaceDown && !typing(e.target)) e.preventDefault(); // no click on the focused button
+    this.spaceDown = false;
   }
 
   wire() {
@@ -327,7 +339,9 @@ export class TouchUp {
       this.onApply(this.strokes);
     });
     this.dialog.addEventListener("keydown", (e) => this.keyDown(e));
-    this.dialog.addEventListener("keyup", (e) => { if (e.key === " ") this.spaceDown = false; });
+    this.dialog.addEventListener("keyup", (e) => this.keyUp(e));
+    this.dialog.addEventListener("close", () => { this.spaceDown = false; });
+    window.addEventListener("blur", () => { this.spaceDown = false; });
     window.addEventListener("resize", () => { if (this.dialog.open && this.pw) this.fit(); });
   }
 }

@@ -108,3 +108,18 @@ def test_it_is_installed_as_a_console_script():
 def test_it_needs_a_key(tmp_path, capsys):
     assert main(["remove", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
     assert "CUTOUT_API_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_remove_writes_files_that_honour_the_umask_like_batch(live_api, dave_key, folder, tmp_path, capsys, umask):
+    """`cutout remove` wrote 0600 whatever the umask (a temporary file renamed into place)."""
+    import os
+
+    previous = os.umask(umask)
+    try:
+        out = tmp_path / "out"
+        assert run(live_api, dave_key, "remove", str(folder / "photo0.png"), "-o", str(out), "--format", "png") == 0
+    finally:
+        os.umask(previous)
+    assert "1 processed" in capsys.readouterr().out
+    assert (out / "photo0.png").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -5,6 +5,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import AsyncClient, Client
 from PIL import Image
 
@@ -140,3 +141,39 @@ def session_cookie(client: Client) -> str:
     from django.conf import settings
 
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+# --- the editor in a real Chromium (tests/live.py) ------------------------------------------------
+
+DESKTOP = {"width": 1366, "height": 850}
+
+
+@pytest.fixture
+def context(chromium):
+    context = chromium.new_context(accept_downloads=True, viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+def _sign_in(context, base_url: str, user) -> None:
+    """The browser gets the session cookie of a Django test client login (no login page round-trip)."""
+    session = logged_in(user).cookies[django_settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
+
+
+@pytest.fixture
+def editor(context, asgi_server, alice):
+    """alice (funded) on the editor, its websocket open; console errors collected."""
+    from playwright.sync_api import expect
+
+    fund(alice)
+    _sign_in(context, asgi_server, alice)
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+    page.goto(f"{asgi_server}/editor/")
+    expect(page.get_by_test_id("editor")).to_have_attribute("data-socket", "open")
+    return page
+
+

@@ -8,46 +8,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from PIL import Image
 
 from tests import live
 
-from .conftest import fund, logged_in, photo_bytes, usage
+from .conftest import DESKTOP, _sign_in, photo_bytes, usage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
 SIDE = 640
 CHEST = (320, 330)  # the astronaut's suit in the 640 px photo: foreground for the model
-
-
-@pytest.fixture
-def context(chromium):
-    context = chromium.new_context(accept_downloads=True, viewport=DESKTOP)
-    yield context
-    context.close()
-
-
-def _sign_in(context, base_url: str, user) -> None:
-    """The browser gets the session cookie of a Django test client login (no login page round-trip)."""
-    session = logged_in(user).cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
-
-
-@pytest.fixture
-def editor(context, asgi_server, alice):
-    """alice (funded) on the editor, its websocket open; console errors collected."""
-    fund(alice)
-    _sign_in(context, asgi_server, alice)
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
-    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-    page.goto(f"{asgi_server}/editor/")
-    _expect(page.get_by_test_id("editor")).to_have_attribute("data-socket", "open")
-    return page
 
 
 def _expect(locator):
@@ -69,8 +40,7 @@ def _photo(tmp_path, name="astronaut.jpg", side=SIDE, crop=None) -> Path:
 
 
 def _process(page, path) -> None:
-    page.set_input_files("#file-input", str(path))
-    page.get_by_test_id("upload").click()
+    page.set_input_files("#file-input", str(path))  # processing starts on the pick itself
     _expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=120_000)
 
 
@@ -143,7 +113,6 @@ def test_it_shows_no_download_or_broken_image_before_a_result(editor, tmp_path):
       }).observe(label, {childList: true, characterData: true, subtree: true});
     }""")
     page.set_input_files("#file-input", str(_photo(tmp_path, side=1280)))
-    page.get_by_test_id("upload").click()
     _expect(page.get_by_test_id("stage")).to_have_text(re.compile("Upload|Received|Queued|Finding|Compos|Encod"))
     live.screenshot(page, "editor-processing.png")
     _expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=120_000)
@@ -156,7 +125,6 @@ def test_it_shows_no_download_or_broken_image_before_a_result(editor, tmp_path):
     bad = tmp_path / "fake.png"
     bad.write_bytes(b"this is not a png at all")
     page.set_input_files("#file-input", str(bad))
-    page.get_by_test_id("upload").click()
     _expect(page.get_by_test_id("error")).to_have_text(
         "File does not appear to be a valid image (invalid file signature)")
     _expect(page.get_by_test_id("stage")).to_have_text("Failed")
@@ -305,9 +273,7 @@ def test_it_processes_a_batch_of_three_into_a_zip(editor, tmp_path, alice, redis
     paths = [_photo(tmp_path, f"photo-{n}.jpg", side=side) for n, side in enumerate((320, 400, 480))]
     page.set_input_files("#file-input", [str(p) for p in paths])
     cards = page.get_by_test_id("batch-card")
-    _expect(cards).to_have_count(3)
-    _expect(page.get_by_test_id("upload")).to_have_text("Remove background from 3 images")
-    page.get_by_test_id("upload").click()
+    _expect(cards).to_have_count(3)  # and they start on their own
     _expect(page.locator(".batch-card[data-state=done]")).to_have_count(3, timeout=120_000)
     _expect(page.get_by_test_id("batch-zip")).to_be_visible()
     live.screenshot(page, "editor-batch.png")
@@ -328,7 +294,6 @@ def test_it_processes_a_batch_of_three_into_a_zip(editor, tmp_path, alice, redis
     bad.write_bytes(b"not an image at all")
     page.set_input_files("#file-input", [str(paths[0]), str(bad)])
     _expect(cards).to_have_count(2)
-    page.get_by_test_id("upload").click()
     _expect(page.locator(".batch-card[data-state=error]")).to_have_count(1, timeout=120_000)
     _expect(page.locator(".batch-card[data-state=done]")).to_have_count(1, timeout=120_000)
     _expect(page.locator(".batch-card[data-state=error]")).to_contain_text("(not charged)")
@@ -361,7 +326,7 @@ def test_it_brings_the_result_into_view_and_lays_out_the_empty_list(editor, tmp_
     page = editor
     width = page.locator("#recent-empty").bounding_box()["width"]
     assert width > 600, width  # one line across the list, not a narrow column
-    page.get_by_test_id("upload").scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     _process(page, _photo(tmp_path))
     top = page.locator("#output").bounding_box()["y"]  # relative to the viewport
     assert 0 <= top < DESKTOP["height"] / 2
@@ -390,8 +355,7 @@ def test_it_works_from_the_keyboard(editor, tmp_path, alice):
       transfer.items.add(file);
       document.body.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true}));
     }""", data)
-    _expect(page.locator("#picked")).to_contain_text("pasted.jpg")
-    page.get_by_test_id("upload").click()
+    _expect(page.locator("#picked")).to_contain_text("pasted.jpg")  # and it starts on its own
     _expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=120_000)
 
     # A visible focus ring on what the keyboard reaches.
@@ -425,8 +389,10 @@ def test_it_works_from_the_keyboard(editor, tmp_path, alice):
     item = page.get_by_test_id("recent").locator("[data-job]").first
     job_id = item.get_attribute("data-job")
     item.focus()
+    page.keyboard.press("Delete")  # asks first
+    _expect(page.get_by_test_id("discard-dialog")).to_be_visible()
     with page.expect_response(lambda r: r.url.endswith("/delete/")) as deleted:
-        page.keyboard.press("Delete")
+        page.get_by_test_id("discard-confirm").click()
     assert deleted.value.status == 200
     _expect(page.get_by_test_id("recent").locator("[data-job]")).to_have_count(0)
     assert not Job.objects.filter(pk=job_id).exists()

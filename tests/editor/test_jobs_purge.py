@@ -23,7 +23,7 @@ def test_it_deletes_expired_jobs_and_their_files(funded_alice, photo, settings, 
 
     call_command("jobs_purge")
 
-    assert "Purged 1 editor job(s)." in capsys.readouterr().out
+    assert "Purged 1 editor job(s) and 0 cut-out report(s)." in capsys.readouterr().out
     assert list(Job.objects.values_list("pk", flat=True)) == [new.pk]
     assert not any(default_storage.exists(name) for name in old.storage_names)
     assert all(default_storage.exists(name) for name in new.storage_names)

@@ -135,8 +135,7 @@ def test_the_page_says_live_progress_is_unavailable_and_keeps_working_over_http(
     notice = page.get_by_test_id("socket-notice")
     expect(notice).to_be_visible()
     expect(notice).to_have_text(re.compile("live progress unavailable, retrying", re.IGNORECASE))
-    page.set_input_files("#file-input", str(photo))
-    page.get_by_test_id("upload").click()
+    page.set_input_files("#file-input", str(photo))  # starts on its own
     expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=120_000)  # the HTTP answer
     live.screenshot(page, "editor-live-progress-unavailable.png")
 

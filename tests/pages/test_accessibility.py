@@ -17,6 +17,7 @@ PAGES = {  # name: (path, signed in)
     "pricing": ("/pricing/", True),
     "editor": ("/editor/", True),
     "404": ("/no/such/page/", False),
+    "status": ("/status/", False),
 }
 
 

@@ -123,7 +123,7 @@ def test_it_draws_chart_labels_that_never_overlap(page_for, live_server, month_o
     for left, right in zip(boxes, boxes[1:], strict=False):
         assert left["x"] + left["width"] <= right["x"], (left, right)
     assert min(box["height"] for box in boxes) >= 12  # legible on a phone too: never scaled below 12 px
-    today = f"{datetime.now(UTC).day}/{datetime.now(UTC).month}"
+    today = f"{datetime.now(UTC):%b} {datetime.now(UTC).day}"
     expect(chart.locator("text.day-label").last).to_have_text(today)
     assert not live.scrolls_sideways(page)  # the chart scrolls inside its box, the page does not
     page.get_by_test_id("usage-chart").scroll_into_view_if_needed()

@@ -68,4 +68,4 @@ def test_it_thins_day_labels_by_width_and_always_labels_the_newest_day(count):
 
 def _day(day):
     when = date.fromisoformat(day["date"])
-    return f"{when.day}/{when.month}"
+    return f"{when:%b} {when.day}"

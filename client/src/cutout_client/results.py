@@ -97,6 +97,20 @@ class RemovalResult:
         self.cleanup()
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and put back (what os offers before Python 3.13)
+    os.umask(mask)
+    return mask
+
+
 class ResponseSink:
     """Receives the response body chunk by chunk: to a file (atomically renamed into place when
     complete, so an interrupted download never leaves a half image) or to memory for base64."""
@@ -122,6 +136,8 @@ class ResponseSink:
                 self._final.parent.mkdir(parents=True, exist_ok=True)
                 fd, name = tempfile.mkstemp(prefix=f".{self._final.name}.", suffix=".part",
                                             dir=self._final.parent)
+                # mkstemp makes 0600; a file the user asked for gets the mode any tool would give it.
+                os.fchmod(fd, 0o666 & ~_umask())
             self._partial = Path(name)
             self._handle = os.fdopen(fd, "wb")
 

@@ -1,10 +1,11 @@
-"""Delete editor jobs (database rows and stored files) older than EDITOR_RETENTION_DAYS.
+"""Delete editor jobs and cut-out reports (database rows and stored files) older than EDITOR_RETENTION_DAYS.
 
 Run it daily from cron or a scheduler: `python manage.py jobs_purge`.
 """
 
 from django.core.management.base import BaseCommand
 
+from editor.reports import reports_purge
 from editor.services import jobs_purge
 
 
@@ -17,4 +18,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, days=None, **options) -> None:
         purged = jobs_purge(days=days)
-        self.stdout.write(f"Purged {purged} editor job(s).")
+        reports = reports_purge(days=days)  # reports of bad cut-outs follow the same retention
+        self.stdout.write(f"Purged {purged} editor job(s) and {reports} cut-out report(s).")
