@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0002_item_source_url'),
+        ('jobs', '0003_alter_job_options'),
     ]
 
     operations = [
