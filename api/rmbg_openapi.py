@@ -10,6 +10,7 @@ the first Execute fail or cost a 15 s upscale. Fields that must start empty say 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
 from api.test_mode import HEADER as TEST_MODE_HEADER
+from removal.refine import SKIP_REASONS
 
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 _EMPTY = {"example": ""}  # starts empty in "Try it out"
@@ -92,6 +93,9 @@ _SUBJECT_HEADERS = {
     "X-Refine": {"schema": {"type": "string", "enum": ["matting", "reduced", "skipped"]},
                  "description": "Only with refine=matting: matting at full size, on a downscaled copy, "
                                 "or skipped by the guard (mask kept)"},
+    "X-Refine-Reason": {"schema": {"type": "string", "enum": list(SKIP_REASONS)},
+                        "description": "Only with X-Refine: skipped: why (the mask judged wrong, too large to "
+                                       "solve, the time budget spent, the solver did not converge)"},
 } | {
     f"X-Foreground-{name}": {"schema": {"type": "integer"},
                              "description": "The subject's box in input pixels (after EXIF orientation); "

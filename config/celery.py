@@ -18,9 +18,11 @@ app.autodiscover_tasks()
 
 @worker_process_init.connect
 def _model_load(**_kwargs) -> None:
-    """Each worker process loads the model once, before its first item (not per task)."""
+    """Each worker process loads the model and the matting solver once, before its first item."""
     from django.conf import settings
 
+    from removal.refine import refine_warm_up
     from removal.segment import warm_up
 
     warm_up(settings.REMBG_MODEL)
+    refine_warm_up()

@@ -34,6 +34,7 @@ class Cutout:
     mask: Image.Image | None = None  # the FULL-SIZE mask ("L"), only when keep_mask=True
     thumbnail: RenderResult | None = None  # a small WEBP of the same render, when thumbnail_side is given
     refine: str | None = None  # SPEC §7: what refinement did, when asked ("matting"|"reduced"|"skipped")
+    refine_reason: str | None = None  # why it skipped (X-Refine-Reason)
     foreground: Box | None = None  # the subject's box in input pixels; None when there is none
 
 
@@ -127,10 +128,13 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
         mask = await _mask_make(source, source.size if full else size, model=options.model or model,
                                 prereduced=drafted)
     kept = mask if keep_mask else None
-    refine = None
+    refine = refine_reason = None
     if subject_steps:
+        if progress and options.refine != "none":
+            progress("refining")
         subject = await pool.cpu_stage(subject_prepare, source=source, mask=mask, options=options)
         source, mask, refine, foreground = subject.source, subject.mask, subject.refine, subject.foreground
+        refine_reason = subject.refine_reason
     else:
         foreground = await pool.cpu_stage(subject_box, source, mask, size=uploaded)
     if progress:
@@ -143,7 +147,8 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
     del source, mask  # render_take frees each plane as soon as it is encoded
     result = await pool.cpu_stage(render_take, planes, options, icc_profile=icc_profile, progress=progress,
                                   size=size if drafted else None)  # else: of the (maybe cropped) source
-    return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, foreground=foreground)
+    return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, refine_reason=refine_reason,
+                  foreground=foreground)
 
 
 async def cutout_make(image: LoadedImage, options: RemovalOptions, *, model: str,
@@ -151,7 +156,8 @@ async def cutout_make(image: LoadedImage, options: RemovalOptions, *, model: str
                       keep_mask: bool = False, thumbnail_side: int | None = None) -> Cutout:
     """THE path from a decoded image to output bytes: segment (skipped when a stored `mask` is given:
     the editor's free re-render) → render → encode, on the staged executors. Takes ownership of
-    `image` (may free it). Progress stages: "segmenting", "compositing", "encoding"."""
+    `image` (may free it). Progress stages: "segmenting", "refining" (refine asked), "compositing",
+    "encoding"."""
     ticket = await _ticket(image)
     try:
         return await _cutout(image, ticket, options, model=model, progress=progress, mask=mask,

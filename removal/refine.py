@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from removal.jit import jit_cache_configure
+
 REFINE_MODES = ("none", "matting")
 _FG_LEVEL = 240  # rembg's alpha_matting thresholds: mask above is foreground, below _BG_LEVEL background
 _BG_LEVEL = 10
@@ -47,6 +49,12 @@ class Refined:
     alpha: Image.Image  # mode "L", the image's size
     foreground: Image.Image | None  # mode "RGB": the band's colours without spill; None if skipped
     mode: str  # "matting" | "reduced" | "skipped"
+    reason: str | None = None  # why skipped (X-Refine-Reason): one of SKIP_REASONS
+
+
+# SPEC §7's X-Refine-Reason: the mask is judged wrong (matting would pull background in), the
+# image or its band is too large to solve in time, the budget ran out, the solver did not converge.
+SKIP_REASONS = ("mask-uncertain", "too-large", "time-budget", "not-converged")
 
 
 class _OutOfTime(Exception):
@@ -98,6 +106,7 @@ def _check(deadline: float) -> None:
 
 def _closed_form(image: np.ndarray, trimap: np.ndarray, deadline: float) -> np.ndarray:
     """Closed-form alpha (float64, 0..1) of `image` (h×w×3, 0..1) for a uint8 trimap."""
+    jit_cache_configure()  # pymatting compiles (or loads from var/numba) its numba code on import
     from pymatting import cf_laplacian, cg, ichol
 
     unknown = (trimap == 128).ravel()
@@ -205,3 +214,16 @@ def alpha_refine(*, image: Image.Image, mask: Image.Image, limits: RefineLimits 
     alpha_img, fg_img = _paste(trimap, rgb, box, np.asarray(_to_image(alpha, size)),
                                np.asarray(_to_image(fg, size)))
     return Refined(alpha=alpha_img, foreground=fg_img, mode="matting" if scale == 1 else "reduced")
+
+
+def refine_warm_up() -> None:
+    """Load pymatting's compiled code (removal.jit) and solve one small band, so a process's first
+    refine=matting request pays neither the import nor numba's first-call set-up (WARM_UP)."""
+    side = 96
+    yy, xx = np.mgrid[:side, :side]
+    distance = np.hypot(yy - side / 2, xx - side / 2)
+    mask = np.clip((side / 3 - distance) * 32 + 128, 0, 255).astype(np.uint8)  # a disc, soft edge
+    noise = np.random.default_rng(0).integers(0, 40, (side, side, 3))
+    photo = np.where(mask[..., None] > 127, 200, 40) + noise
+    alpha_refine(image=Image.fromarray(photo.astype(np.uint8)), mask=Image.fromarray(mask),
+                 limits=RefineLimits(seconds=600))

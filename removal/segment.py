@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
+from removal.jit import jit_cache_configure
 from removal.pool import pool_sizing
 from removal.quantize import INT8_MODEL, int8_built, int8_paths
 from removal.resize import resize_split
@@ -71,6 +72,7 @@ def model_home() -> Path:
 
 def _session_classes() -> dict[str, type]:
     """rembg's local, credential-free session classes by model name (imports rembg: ~170 MB)."""
+    jit_cache_configure()  # rembg imports pymatting, which compiles or loads its numba code
     from rembg.sessions import sessions
 
     return {

@@ -1,6 +1,6 @@
 // Batch: one card per picked file with its own stages, a download each, and all of them as a ZIP.
 
-const PERCENT = { received: 52, queued: 58, segmenting: 66, compositing: 85, encoding: 93, done: 100 };
+const PERCENT = { received: 52, queued: 58, segmenting: 66, refining: 75, compositing: 85, encoding: 93, done: 100 };
 
 function make(tag, className, text) {
   const node = document.createElement(tag);

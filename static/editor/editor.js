@@ -27,15 +27,16 @@ const el = {
   barFill: $("bar-fill"), barLabel: $("bar-label"), error: $("error"), beforeInfo: $("before-info"),
   afterInfo: $("after-info"), output: $("output"), outputActions: $("output-actions"), download: $("download"),
   touchup: $("btn-touchup"), resetTouchups: $("btn-reset-touchups"), recent: $("recent"),
+  refineNote: $("refine-note"),
 };
 
 // Where each stage puts the bar: the upload itself fills the first half.
 const STAGES = {
-  upload: { received: 52, queued: 58, segmenting: 66, compositing: 85, encoding: 93, done: 100 },
-  render: { queued: 15, compositing: 45, encoding: 80, done: 100 },
+  upload: { received: 52, queued: 58, segmenting: 66, refining: 75, compositing: 85, encoding: 93, done: 100 },
+  render: { queued: 15, refining: 30, compositing: 45, encoding: 80, done: 100 },
 };
 const LABELS = {
-  received: "Received", queued: "Queued…", segmenting: "Finding the subject…",
+  received: "Received", queued: "Queued…", segmenting: "Finding the subject…", refining: "Refining edges…",
   compositing: "Compositing…", encoding: "Encoding…", done: "Done", error: "Failed",
 };
 
@@ -393,6 +394,24 @@ function jobControlsShow() {
   el.touchup.hidden = !done || !job.original?.mask_url;
 }
 
+// What refinement did, from the result's X-Refine value and X-Refine-Reason (SPEC §7).
+const REFINE_NOTES = { matting: "Edges refined", reduced: "Refined on a reduced copy" };
+const SKIP_REASONS = {
+  "mask-uncertain": "the mask looks wrong here (the brush can fix it)",
+  "too-large": "the image is too large to refine",
+  "time-budget": "it took too long",
+  "not-converged": "the solver did not settle",
+};
+
+function refineShow(result) {
+  const refine = result?.refine;
+  el.refineNote.hidden = !refine;
+  el.refineNote.dataset.refine = refine || "";
+  if (!refine) { el.refineNote.textContent = ""; return; }
+  el.refineNote.textContent = REFINE_NOTES[refine]
+    || `Not refined: ${SKIP_REASONS[result.refine_reason] || result.refine_reason || "skipped"}`;
+}
+
 function jobShow(state) {
   job = state;
   strokes = state.touchups?.strokes || [];
@@ -411,6 +430,7 @@ function jobShow(state) {
   } else {
     compare.hideResult();
   }
+  refineShow(state.result);
   jobControlsShow();
   outputSizeShow();
   if (state.stage === "error" && state.error) showError(state.error);
