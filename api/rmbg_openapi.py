@@ -94,8 +94,8 @@ _SUBJECT_HEADERS = {
                  "description": "Only with refine=matting: matting at full size, on a downscaled copy, "
                                 "or skipped by the guard (mask kept)"},
     "X-Refine-Reason": {"schema": {"type": "string", "enum": list(SKIP_REASONS)},
-                        "description": "Only with X-Refine: skipped: why (the mask judged wrong, too large to "
-                                       "solve, the time budget spent, the solver did not converge)"},
+                        "description": "Only with X-Refine: skipped: why (the mask judged wrong, too "
+                                       "large to solve, the time budget spent, the solver did not converge)"},
 } | {
     f"X-Foreground-{name}": {"schema": {"type": "integer"},
                              "description": "The subject's box in input pixels (after EXIF orientation); "

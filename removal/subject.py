@@ -83,5 +83,5 @@ def subject_prepare(*, source: Image.Image, mask: Image.Image, options: RemovalO
                                             percent=options.crop_margin_percent, size=source.size)
         area = (left, top, left + width, top + height)
         source, mask = source.crop(area), mask.crop(area)
-    return Subject(source=source, mask=mask, refine=refined and refined.mode,
-                   refine_reason=refined and refined.reason, foreground=box)
+    return Subject(source=source, mask=mask, refine=refined.mode if refined else None,
+                   refine_reason=refined.reason if refined else None, foreground=box)

@@ -23,6 +23,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='job',
             name='stage',
-            field=models.CharField(choices=[('received', 'Received'), ('queued', 'Queued'), ('segmenting', 'Segmenting'), ('refining', 'Refining'), ('compositing', 'Compositing'), ('encoding', 'Encoding'), ('done', 'Done'), ('error', 'Error')], default='received', max_length=16),
+            field=models.CharField(choices=[
+                ('received', 'Received'), ('queued', 'Queued'), ('segmenting', 'Segmenting'),
+                ('refining', 'Refining'), ('compositing', 'Compositing'), ('encoding', 'Encoding'),
+                ('done', 'Done'), ('error', 'Error')], default='received', max_length=16),
         ),
     ]
