@@ -76,7 +76,8 @@ def cutout_run(data: bytes, fields: dict[str, str]):
     result = cutout_from_bytes(data, "photo.png", options_parse({"format": "png", **fields}))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     alpha = np.asarray(Image.open(io.BytesIO(result.result.data)).getchannel("A")) / 255.0
-    return alpha, result.refine, wall, cpu
+    mode = f"{result.refine} ({result.refine_reason})" if result.refine_reason else result.refine
+    return alpha, mode, wall, cpu
 
 
 def rembg_iou(data: bytes, ours: np.ndarray, model: str) -> float:
@@ -133,11 +134,12 @@ def _ratios(model: str, results: dict[str, list[dict]]) -> None:
     added = [m["seconds"] - n["seconds"] for n, m in zip(none, mat, strict=True)]
     added_cpu = [m["cpu"] - n["cpu"] for n, m in zip(none, mat, strict=True)]
     worst = max(m / max(n, 1e-9) for n, m in zip(sad_none, sad_mat, strict=True))
-    modes = {mode: [r["mode"] for r in mat].count(mode) for mode in ("matting", "reduced", "skipped")}
+    taken = [r["mode"].split()[0] for r in mat]
+    modes = {mode: taken.count(mode) for mode in ("matting", "reduced", "skipped")}
     print(f"{model}: matting/none SAD median ×{statistics.median(sad_mat) / statistics.median(sad_none):.3f} "
-          f"(target ≤ 0.65), mean ×{statistics.mean(sad_mat) / statistics.mean(sad_none):.3f} (≤ 1), "
-          f"worst photo ×{worst:.3f} (≤ 1.10); added s median {statistics.median(added):.2f} (≤ 1.0), "
-          f"worst {max(added):.2f} (≤ 3); added cpu s median {statistics.median(added_cpu):.2f}, "
+          f"(target ≤ 0.50), mean ×{statistics.mean(sad_mat) / statistics.mean(sad_none):.3f} (≤ 0.85), "
+          f"worst photo ×{worst:.3f} (≤ 1.05); added s median {statistics.median(added):.2f} (≤ 1.0), "
+          f"worst {max(added):.2f} (≤ 2.5); added cpu s median {statistics.median(added_cpu):.2f}, "
           f"worst {max(added_cpu):.2f}; modes {modes}")
 
 

@@ -198,7 +198,8 @@ def _undecided_share(mask: np.ndarray) -> float:
     """Share of the subject (mask ≥ _UNDECIDED[0]) where the model is undecided (inside _UNDECIDED)."""
     low, high = _UNDECIDED
     subject = mask >= low
-    return float(np.count_nonzero(subject & (mask <= high)) / max(1, np.count_nonzero(subject)))
+    subject_pixels = int(np.count_nonzero(subject))
+    return int(np.count_nonzero(subject & (mask <= high))) / max(1, subject_pixels)
 
 
 def _plan(mask: np.ndarray, trimap: np.ndarray, limits: RefineLimits):

@@ -8,7 +8,8 @@ from removal.provision import ProvisionError, int8_provision, provision_model
 
 
 class Command(BaseCommand):
-    help = "Install the verified u2netp weights into U2NET_HOME and build their int8 variant, compile the matting solver (idempotent)."
+    help = ("Install the verified u2netp weights into U2NET_HOME, build their int8 variant and compile the "
+            "matting solver (idempotent).")
 
     def handle(self, *args, **options):
         try:
