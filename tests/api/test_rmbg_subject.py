@@ -61,6 +61,16 @@ def test_it_says_what_refinement_did(client, alice, api_key_for, quality_dir):
                     fields=[("refine", "matting"), ("format", "png")], headers={"x-api-key": api_key_for(alice)})
     assert response.status_code == 200
     assert response["X-Refine"] in ("matting", "reduced", "skipped")  # skipped only if the machine is slow
+    if response["X-Refine"] != "skipped":
+        assert "X-Refine-Reason" not in response
+
+
+def test_it_says_why_it_did_not_refine(client, alice, api_key_for, quality_dir):
+    teddy = (quality_dir / "am_GT10_image.png").read_bytes()  # the model undecided over 43 % of the teddy
+    response = post(client, teddy, name="teddy.png", content_type="image/png",
+                    fields=[("refine", "matting"), ("format", "png")], headers={"x-api-key": api_key_for(alice)})
+    assert response.status_code == 200
+    assert (response["X-Refine"], response["X-Refine-Reason"]) == ("skipped", "mask-uncertain")
 
 
 def test_it_crops_to_the_subject(client, alice, api_key_for, photo_jpeg):
