@@ -1,7 +1,8 @@
 """The editor says what refinement did (issue 29), from the same value as X-Refine and
 X-Refine-Reason, in a real Chromium against a real ASGI server: a roughly right mask → "Edges
 refined"; the same job re-rendered (free) with a band over the work limit → "Refined on a reduced
-copy"; with the guard judging the mask wrong → "Not refined: <why>"; refine off → nothing. The
+copy"; out of time or with the guard judging the mask wrong → "Not refined: <why>"; refine off →
+nothing. The
 progress stream has a "refining" stage between segmenting and compositing."""
 
 import pytest
@@ -28,6 +29,9 @@ def test_it_shows_what_refinement_did(page, asgi_server, alice, quality_dir, mon
     from playwright.sync_api import expect
 
     fund(alice)
+    # The server runs in this process and reads the refine limits on every refinement. This test is
+    # about the message, not the time: a generous budget (the first solve here also loads pymatting).
+    monkeypatch.setenv("REFINE_TIME_BUDGET", "300")
     page.goto(f"{asgi_server}/accounts/login/?next=/editor/")
     page.get_by_label("Email").fill("alice@example.com")
     page.get_by_label("Password").fill(PASSWORD)
@@ -45,11 +49,15 @@ def test_it_shows_what_refinement_did(page, asgi_server, alice, quality_dir, mon
     stages = editor.get_attribute("data-last-stages")
     assert stages.startswith("received,queued,segmenting,refining,compositing,encoding"), stages
 
-    # The server runs in this process and reads the refine limits on every refinement.
     monkeypatch.setenv("REFINE_UNKNOWN_MAX", "8000")  # the band is over it: solved on a smaller copy
     _rerender(page)
     expect(note).to_have_text("Refined on a reduced copy", timeout=60_000)
 
+    monkeypatch.setenv("REFINE_TIME_BUDGET", "0")
+    _rerender(page)
+    expect(note).to_have_text("Not refined: it took too long", timeout=60_000)
+
+    monkeypatch.setenv("REFINE_TIME_BUDGET", "300")
     monkeypatch.setenv("REFINE_UNDECIDED_MAX", "0")  # any undecided pixel: the mask is judged wrong
     _rerender(page)
     expect(note).to_have_text("Not refined: the mask looks wrong here (the brush can fix it)", timeout=60_000)
