@@ -59,6 +59,9 @@ _FIELDS = {
                                    "0%-50% of the subject's size (`10%`)"},
     "model": {"type": "string", "default": "u2netp",
               "description": "An installed model (GET /api/models); not installed → 400 listing them"},
+    "quality": {"type": "string", "enum": ["normal", "high"], "default": "normal",
+                "description": "high: a second model pass on the subject's box, averaged with the first "
+                               "(better masks of subjects that fill little of the frame; ~2× model time)"},
 }
 
 _JSON_RESULT = {

@@ -1,6 +1,7 @@
 """Cut-out quality against true alpha mattes: refine=none vs refine=matting, for each installed model.
 
     .venv/bin/python bench/quality.py [--dir ../shared/quality] [--scale 1.0] [--models u2netp,...]
+        [--fields quality=high]
 
 For each `*_image.png` in the directory (alphamatting.com photos; never copied into the repo)
 the real pipeline runs (decode → segment → refine → compose → PNG encode, `pipeline.cutout_from_bytes`)
@@ -99,12 +100,13 @@ def _summary(label: str, rows: list[dict]) -> None:
         print(_row(stat, label, m))
 
 
-def bench(directory: Path, scale: float, models: list[str]) -> None:
+def bench(directory: Path, scale: float, models: list[str], extra: dict[str, str]) -> None:
     photos = sorted(directory.glob("*_image.png"))
     if not photos:
         raise SystemExit(f"no *_image.png in {directory}")
     cutout_run(photo_load(photos[0], 0.25)[0], {"refine": "matting"})  # imports, numba cache, session
-    print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}  scale: {scale}")
+    print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}  scale: {scale}  fields: {extra}  "
+          f"MODEL_PRECISION={os.environ.get('MODEL_PRECISION', '')!r}")
     print(f"{'photo':<8} {'case':<16} {'SAD':>8} {'MSE':>8} {'Grad':>8} {'IoU':>6} {'EdgeSAD':>8} "
           f"{'s':>6} {'cpu s':>6}  notes")
     for model in models:
@@ -113,7 +115,7 @@ def bench(directory: Path, scale: float, models: list[str]) -> None:
             data, gt, band = photo_load(path, scale)
             name = path.name.split("_image")[0].removeprefix("am_")
             for refine in ("none", "matting"):
-                alpha, mode, wall, cpu = cutout_run(data, {"refine": refine, "model": model})
+                alpha, mode, wall, cpu = cutout_run(data, {"refine": refine, "model": model, **extra})
                 row = scores(alpha, gt, band) | {"seconds": wall, "cpu": cpu, "mode": mode, "alpha": alpha}
                 results[refine].append(row)
             none, mat = results["none"][-1], results["matting"][-1]
@@ -148,11 +150,13 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--models", default="", help="comma-separated; default: every installed model")
+    parser.add_argument("--fields", default="", help="more form fields for every call, e.g. quality=high")
     args = parser.parse_args()
     from removal.segment import models_installed
 
     models = [m for m in args.models.split(",") if m] or models_installed()
-    bench(args.dir, args.scale, models)
+    extra = dict(field.split("=", 1) for field in args.fields.split(",") if field)
+    bench(args.dir, args.scale, models, extra)
 
 
 if __name__ == "__main__":

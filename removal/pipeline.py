@@ -23,6 +23,7 @@ from removal.render import Progress, RenderResult, compose, finish, heap_trim, o
 from removal.render import render as render  # the half for callers not yet on cutout_make
 from removal.segment import DEFAULT_MODEL, mask_predict
 from removal.subject import Box, subject_box, subject_prepare, subject_steps_needed
+from removal.zoom import zoom_area, zoom_merge
 
 __all__ = ["Cutout", "RenderResult", "cutout_from_bytes", "cutout_make", "heap_trim", "image_decode",
            "mask_compute", "remove_background", "render"]
@@ -127,6 +128,11 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
         full = keep_mask or subject_steps
         mask = await _mask_make(source, source.size if full else size, model=options.model or model,
                                 prereduced=drafted)
+        area = options.quality == "high" and await pool.cpu_stage(zoom_area, mask)
+        if area:  # quality=high: a second pass on the subject's box, averaged in (removal.zoom)
+            second = await _mask_make(source.crop(area), (area[2] - area[0], area[3] - area[1]),
+                                      model=options.model or model)
+            mask = await pool.cpu_stage(zoom_merge, mask, second, area)
     kept = mask if keep_mask else None
     refine = refine_reason = None
     if subject_steps:

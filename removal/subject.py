@@ -29,8 +29,8 @@ class Subject:
 
 
 def subject_steps_needed(options: RemovalOptions) -> bool:
-    """Whether a request asks for a step that needs the full-size mask (refine or crop)."""
-    return options.refine != "none" or options.crop
+    """Whether a request asks for a step that needs the full-size mask (refine, crop, quality=high)."""
+    return options.refine != "none" or options.crop or options.quality == "high"
 
 
 def _refine(source: Image.Image, mask: Image.Image) -> tuple[Refined, Image.Image, Image.Image]:
