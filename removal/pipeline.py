@@ -128,7 +128,7 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
         full = keep_mask or subject_steps
         mask = await _mask_make(source, source.size if full else size, model=options.model or model,
                                 prereduced=drafted)
-        area = options.quality == "high" and await pool.cpu_stage(zoom_area, mask)
+        area = await pool.cpu_stage(zoom_area, mask) if options.quality == "high" else None
         if area:  # quality=high: a second pass on the subject's box, averaged in (removal.zoom)
             second = await _mask_make(source.crop(area), (area[2] - area[0], area[3] - area[1]),
                                       model=options.model or model)
