@@ -45,6 +45,8 @@ def _subject_headers(response: HttpResponse, cutout: Cutout) -> None:
     """SPEC §7: what refinement did (only when asked) and the subject's box in input pixels."""
     if cutout.refine is not None:
         response["X-Refine"] = cutout.refine
+        if cutout.refine_reason:
+            response["X-Refine-Reason"] = cutout.refine_reason
     if cutout.foreground is not None:
         for name, value in zip(("Left", "Top", "Width", "Height"), cutout.foreground, strict=True):
             response[f"X-Foreground-{name}"] = str(value)

@@ -10,6 +10,7 @@ the first Execute fail or cost a 15 s upscale. Fields that must start empty say 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
 from removal.options import OPTION_FIELDS
+from removal.refine import SKIP_REASONS
 
 _BOOL = {"type": "string", "enum": ["true", "false"]}
 _EMPTY = {"example": ""}  # starts empty in "Try it out"
@@ -58,6 +59,9 @@ _FIELDS = {
                                    "0%-50% of the subject's size (`10%`)"},
     "model": {"type": "string", "default": "u2netp",
               "description": "An installed model (GET /api/models); not installed → 400 listing them"},
+    "quality": {"type": "string", "enum": ["normal", "high"], "default": "normal",
+                "description": "high: a second model pass on the subject's box, averaged with the first "
+                               "(better masks of subjects that fill little of the frame; ~2× model time)"},
 }
 
 # The option fields, documented once for every endpoint that takes them (POST /rmbg, POST /api/jobs).
@@ -95,6 +99,9 @@ _SUBJECT_HEADERS = {
     "X-Refine": {"schema": {"type": "string", "enum": ["matting", "reduced", "skipped"]},
                  "description": "Only with refine=matting: matting at full size, on a downscaled copy, "
                                 "or skipped by the guard (mask kept)"},
+    "X-Refine-Reason": {"schema": {"type": "string", "enum": list(SKIP_REASONS)},
+                        "description": "Only with X-Refine: skipped: why (the mask judged wrong, too "
+                                       "large to solve, the time budget spent, the solver did not converge)"},
 } | {
     f"X-Foreground-{name}": {"schema": {"type": "integer"},
                              "description": "The subject's box in input pixels (after EXIF orientation); "

@@ -1,5 +1,5 @@
 """What every server process does once, when config.asgi is imported: say how it is set up
-(execution provider, pool and thread sizing), and load the model when WARM_UP is on."""
+(execution provider, pool and thread sizing), and load the model and the matting solver when WARM_UP is on."""
 
 import logging
 import os
@@ -8,6 +8,7 @@ from django.conf import settings
 
 from removal.pipeline import warm_up
 from removal.pool import pool_sizing
+from removal.refine import refine_warm_up
 from removal.segment import precision_configured, providers_configured, runtime_configured
 
 log = logging.getLogger("cutout.startup")
@@ -30,4 +31,5 @@ def process_start() -> None:
     )
     if settings.WARM_UP:
         warm_up(settings.REMBG_MODEL)
-        log.info("process %s: model %s warmed up", os.getpid(), settings.REMBG_MODEL)
+        refine_warm_up()  # the matting solver's numba code, loaded from var/numba (removal.jit)
+        log.info("process %s: model %s and the matting solver warmed up", os.getpid(), settings.REMBG_MODEL)

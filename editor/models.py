@@ -11,6 +11,7 @@ class Job(models.Model):
         RECEIVED = "received"
         QUEUED = "queued"
         SEGMENTING = "segmenting"
+        REFINING = "refining"
         COMPOSITING = "compositing"
         ENCODING = "encoding"
         DONE = "done"
@@ -47,6 +48,10 @@ class Job(models.Model):
     result_width = models.PositiveIntegerField(null=True, blank=True)
     result_height = models.PositiveIntegerField(null=True, blank=True)
     result_size = models.PositiveBigIntegerField(default=0)
+    # What refinement did for the current result, as X-Refine and X-Refine-Reason say (SPEC §7);
+    # empty when refine was not asked.
+    refine = models.CharField(max_length=16, blank=True)
+    refine_reason = models.CharField(max_length=32, blank=True)
     renders = models.PositiveIntegerField(default=0)  # 1 after the first result; re-renders add one
     charged = models.BooleanField(default=False)
 

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 LAYER_DOWN = (RedisError,)
 
 # Stages that describe work in flight; the final ones are written by the service with the result.
-_IN_FLIGHT = {Job.Stage.RECEIVED, Job.Stage.QUEUED, Job.Stage.SEGMENTING, Job.Stage.COMPOSITING,
-              Job.Stage.ENCODING}
+_IN_FLIGHT = {Job.Stage.RECEIVED, Job.Stage.QUEUED, Job.Stage.SEGMENTING, Job.Stage.REFINING,
+              Job.Stage.COMPOSITING, Job.Stage.ENCODING}
 
 
 def user_group(user_id: int) -> str:

@@ -62,6 +62,7 @@ def job_state(*, job: Job) -> dict:
             "thumbnail_url": job_file_url(job, "thumbnail"), "format": job.result_format,
             "content_type": job.result_content_type, "width": job.result_width, "height": job.result_height,
             "size": job.result_size, "filename": job_download_name(job),
+            "refine": job.refine or None, "refine_reason": job.refine_reason or None,
         }
     return state
 

@@ -76,6 +76,8 @@ class Rendered:
     width: int
     height: int
     size: int
+    refine: str = ""  # X-Refine and X-Refine-Reason of this render (empty: refine not asked)
+    refine_reason: str = ""
 
 
 def _storage_save(job: Job, kind: str, ext: str, data: bytes) -> str:
@@ -95,7 +97,7 @@ def _rendered_store(job: Job, cutout: Cutout) -> Rendered:
         result=_storage_save(job, "result", _EXTENSIONS[result.format], result.data),
         thumbnail=_storage_save(job, "thumb", "webp", _thumbnail(cutout).data),
         format=result.format, content_type=result.content_type, width=result.width, height=result.height,
-        size=len(result.data),
+        size=len(result.data), refine=cutout.refine or "", refine_reason=cutout.refine_reason or "",
     )
 
 
@@ -123,6 +125,7 @@ def _rendered_apply(job: Job, rendered: Rendered, fields: dict[str, str]) -> Non
     job.result_format, job.result_content_type = rendered.format, rendered.content_type
     job.result_width, job.result_height, job.result_size = rendered.width, rendered.height, rendered.size
     job.options = fields
+    job.refine, job.refine_reason = rendered.refine, rendered.refine_reason
     job.renders += 1
     job.stage, job.error_status, job.error_message = Job.Stage.DONE, None, ""
 

@@ -90,6 +90,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "MODEL_PRECISION": _choice("f32", "int8"),
     "ONNX_PROVIDERS": _names,
     "MODEL_SESSIONS_MAX": _count(1),
+    "REFINE_UNDECIDED_MAX": _number,
     "REFINE_BAND_MAX": _number,
     "REFINE_UNKNOWN_MAX": _number,
     "REFINE_AREA_MAX": _number,

@@ -14,6 +14,7 @@ from removal.errors import IMAGE_AND_URL, NO_FILE_SELECTED, NO_IMAGE_PROVIDED, e
 from removal.fields import FieldErrors, bool_parse
 from removal.refine import REFINE_MODES
 from removal.segment import DEFAULT_MODEL, models_installed
+from removal.zoom import QUALITIES
 
 MAX_SIDE = 10000
 FORMATS = ("webp", "png", "jpeg", "bmp")
@@ -46,6 +47,7 @@ class RemovalOptions:
     crop_margin: float = 0.0
     crop_margin_percent: bool = False  # crop_margin is % of the subject's width/height, else pixels
     model: str | None = None  # None: the server's model (REMBG_MODEL)
+    quality: str = "normal"  # "high": a second model pass on the subject's box (removal.zoom)
 
 
 def _parse_format(raw: str, errors: FieldErrors) -> str:
@@ -147,6 +149,16 @@ def _parse_refine(raw: str, errors: FieldErrors) -> str:
     return value
 
 
+def _parse_quality(raw: str, errors: FieldErrors) -> str:
+    value = raw.strip().lower()
+    if not value:
+        return "normal"
+    if value not in QUALITIES:
+        errors.add("quality", f"Invalid quality '{echo(raw)}'. Allowed values: {', '.join(QUALITIES)}")
+        return "normal"
+    return value
+
+
 def _parse_margin(raw: str, errors: FieldErrors) -> tuple[float, bool]:
     """`20`, `20px` or `10%` → (20, False) / (10, True); remove.bg's limits: 500 px or 50 %."""
     if not raw.strip():
@@ -185,7 +197,7 @@ def _parse_model(raw: str, errors: FieldErrors) -> str | None:
 # Every option field a form may carry, in SPEC's order (what `_options_read` reads): the one list the
 # editor, batch jobs and the OpenAPI documents take theirs from.
 OPTION_FIELDS = ("format", "w", "h", "exact_resize", "mask", "bg_color", "angle", "expand", "return_base64",
-                 "refine", "crop", "crop_margin", "model")
+                 "refine", "crop", "crop_margin", "model", "quality")
 
 
 def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOptions:
@@ -205,11 +217,12 @@ def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOpti
     crop = _parse_bool("crop", get("crop"), False, errors)
     crop_margin, crop_margin_percent = _parse_margin(get("crop_margin") or "", errors)
     model = _parse_model(get("model") or "", errors)
+    quality = _parse_quality(get("quality") or "", errors)
     return RemovalOptions(
         format=fmt, width=width, height=height, exact_resize=exact_resize, mask=mask,
         bg_color=bg_color, angle=angle, expand=expand, return_base64=return_base64,
         refine=refine, crop=crop, crop_margin=crop_margin, crop_margin_percent=crop_margin_percent,
-        model=model,
+        model=model, quality=quality,
     )
 
 

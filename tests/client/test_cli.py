@@ -60,6 +60,14 @@ def test_it_passes_refine_crop_and_model_to_the_server(live_api, dave_key, folde
     assert "Invalid model 'nope'. Installed models:" in capsys.readouterr().err
 
 
+def test_it_passes_the_quality_to_the_server(live_api, dave_key, folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(live_api, dave_key, "remove", str(folder / "photo1.jpg"), "-o", str(out), "--quality", "high") == 0
+    assert "1 processed" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse refuses anything else before any request
+        run(live_api, dave_key, "remove", str(folder / "photo1.jpg"), "-o", str(out), "--quality", "best")
+
+
 def test_it_reports_failures_and_keeps_going(live_api, dave_key, folder, tmp_path, capsys):
     (folder / "broken.png").write_bytes(b"this is not a png")
     out = tmp_path / "out"

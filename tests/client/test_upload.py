@@ -36,8 +36,9 @@ def test_it_adds_bg_color_and_angle_only_when_given():
 
 
 def test_it_adds_cutouts_own_fields_only_when_given():
-    fields = form_fields(refine="matting", crop=True, crop_margin="10%", model="u2netp")
-    assert fields[-4:] == [("refine", "matting"), ("crop", "true"), ("crop_margin", "10%"), ("model", "u2netp")]
+    fields = form_fields(refine="matting", crop=True, crop_margin="10%", model="u2netp", quality="high")
+    assert fields[-5:] == [("refine", "matting"), ("crop", "true"), ("crop_margin", "10%"), ("model", "u2netp"),
+                           ("quality", "high")]
     assert dict(form_fields(crop_margin=0))["crop_margin"] == "0"
 
 

@@ -81,5 +81,9 @@ def test_it_crops_to_the_subject_and_refines_edges_in_the_free_re_render(
     assert cropped.size != full and cropped.width <= full[0] and cropped.height <= full[1]
     assert state["options"] | {} == {"crop": "true", "crop_margin": "4", "refine": "matting", "format": "png"}
     assert model_calls == [] and usage(redis_client, funded_alice) == before
+    # What refinement did is kept with the job, as X-Refine (and X-Refine-Reason on a skip) say it.
+    assert state["result"]["refine"] in ("matting", "reduced", "skipped")
+    assert (state["result"]["refine_reason"] is None) == (state["result"]["refine"] != "skipped")
     response = client.post(f"/editor/jobs/{processed.pk}/render/", {"format": "png"})
     assert job_result(processed.pk).size == full  # toggled off: the whole image again
+    assert response.json()["result"]["refine"] is None

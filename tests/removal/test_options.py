@@ -93,6 +93,11 @@ def test_it_reads_booleans(raw, expected):
     assert (options.mask, options.exact_resize, options.expand) == (expected, expected, expected)
 
 
+def test_it_reads_the_quality_normal_by_default():
+    assert options_parse({}).quality == "normal"
+    assert options_parse({"quality": " High "}).quality == "high"
+
+
 def test_it_reads_sizes_angle_and_ignores_unknown_fields():
     options = options_parse({"w": "800", "h": "600", "angle": "-90.5", "colour": "x", "image": "y"})
     assert (options.width, options.height, options.angle) == (800, 600, -90.5)
@@ -102,6 +107,7 @@ def test_it_reads_sizes_angle_and_ignores_unknown_fields():
     "fields,field,message",
     [
         ({"refine": "guided"}, "refine", "Invalid refine 'guided'. Allowed values: none, matting"),
+        ({"quality": "best"}, "quality", "Invalid quality 'best'. Allowed values: normal, high"),
         ({"crop": "sure"}, "crop", "'crop' must be a boolean (true/false/1/0/yes/no/on/off), got: 'sure'"),
         ({"crop_margin": "501"}, "crop_margin", "'crop_margin' must be at most 500 px, got: 501"),
         ({"crop_margin": "51%"}, "crop_margin", "'crop_margin' must be at most 50%, got: 51%"),

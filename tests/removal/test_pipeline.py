@@ -320,3 +320,9 @@ def test_it_keeps_the_repr_of_a_result_short(chelsea_jpeg):
     cutout = cutout_from_bytes(chelsea_jpeg, "c.jpg", options_parse({"format": "png"}))
     assert len(cutout.result.data) > 10_000
     assert len(repr(cutout)) < 1_000
+
+
+def test_it_reports_refining_between_segmenting_and_compositing_when_refine_is_asked(chelsea_jpeg):
+    stages = []
+    remove_background(chelsea_jpeg, "c.jpg", options_parse({"refine": "matting"}), progress=stages.append)
+    assert stages == ["decoding", "segmenting", "refining", "compositing", "encoding"]

@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("--crop-margin", metavar="MARGIN",
                         help="margin around the subject with --crop: 0-500 px (20 or 20px) or 0%%-50%%")
     remove.add_argument("--model", help="an installed model (GET /api/models; default u2netp)")
+    remove.add_argument("--quality", choices=("normal", "high"),
+                        help="high: a second model pass on the subject's box (default normal)")
     remove.add_argument("-c", "--concurrency", type=int, default=2, help="requests in flight (default 2)")
     remove.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     remove.add_argument("-f", "--force", action="store_true", help="redo images whose output exists")
@@ -166,7 +168,7 @@ def _remove(args: argparse.Namespace, client: Client) -> int:
             todo.append(job)
     options = dict(format=args.format, w=args.w, h=args.h, exact_resize=args.exact_resize, mask=args.mask,
                    bg_color=args.bg_color, angle=args.angle, expand=args.expand, refine=args.refine,
-                   crop=args.crop, crop_margin=args.crop_margin, model=args.model)
+                   crop=args.crop, crop_margin=args.crop_margin, model=args.model, quality=args.quality)
     lock = threading.Lock()
     bar = tqdm(total=len(todo), unit="img", desc="cutout", disable=args.quiet or not todo, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:

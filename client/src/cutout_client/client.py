@@ -140,7 +140,9 @@ _REMOVAL_DOC = """Remove the background of `input_image` (a path, bytes, `{"base
         `exact_resize`, `mask` (rembg.js' returnMask), `bg_color` ("#RRGGBB[AA]" or a colour name),
         `angle` (degrees, counter-clockwise), `expand` (grow the canvas when rotating); Cutout's own:
         `refine` ("none" or "matting": refined edges), `crop` (crop to the subject), `crop_margin`
-        (0-500 px, e.g. 20, or "0%"-"50%" of the subject's size), `model` (an installed model name).
+        (0-500 px, e.g. 20, or "0%"-"50%" of the subject's size), `model` (an installed model name),
+        `quality` ("normal" or "high": a second model pass on the subject's box, better masks of
+        subjects that fill little of the frame, about twice the model time).
         Returns a `RemovalResult` (`output_path`, `cleanup()`, `credits_charged`, `refine`,
         `foreground` = the subject's box (left, top, width, height) in input pixels, ...), written to
         `output_path` when given or else a temporary file; with `return_base64=True`, a
@@ -171,13 +173,13 @@ class Client(_Base):
                           bg_color: str | None = None, angle: float | None = None, expand: bool = True,
                           return_base64: bool = False, refine: str | None = None, crop: bool = False,
                           crop_margin: int | str | None = None, model: str | None = None,
-                          on_upload_progress: ProgressCallback | None = None,
+                          quality: str | None = None, on_upload_progress: ProgressCallback | None = None,
                           on_download_progress: ProgressCallback | None = None,
                           output_path: str | os.PathLike | None = None) -> RemovalResult | str:
         body = self._removal_body(input_image, image_url, dict(
             format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color, angle=angle,
             expand=expand, return_base64=return_base64, refine=refine, crop=crop, crop_margin=crop_margin,
-            model=model))
+            model=model, quality=quality))
         attempt = 0
         while True:
             error: CutoutError | None = None
@@ -342,13 +344,14 @@ class AsyncClient(_Base):
         exact_resize: bool = False, mask: bool = False, bg_color: str | None = None,
         angle: float | None = None, expand: bool = True, return_base64: bool = False,
         refine: str | None = None, crop: bool = False, crop_margin: int | str | None = None,
-        model: str | None = None, on_upload_progress: ProgressCallback | None = None,
+        model: str | None = None, quality: str | None = None,
+        on_upload_progress: ProgressCallback | None = None,
         on_download_progress: ProgressCallback | None = None, output_path: str | os.PathLike | None = None,
     ) -> RemovalResult | str:
         body = self._removal_body(input_image, image_url, dict(
             format=format, w=w, h=h, exact_resize=exact_resize, mask=mask, bg_color=bg_color, angle=angle,
             expand=expand, return_base64=return_base64, refine=refine, crop=crop, crop_margin=crop_margin,
-            model=model))
+            model=model, quality=quality))
         attempt = 0
         while True:
             error: CutoutError | None = None

@@ -19,7 +19,8 @@ def remove_background(*, input_image: InputImage | None = None, image_url: str |
                       w: int | None = 0, h: int | None = 0, exact_resize: bool = False, mask: bool = False,
                       bg_color: str | None = None, angle: float | None = None, expand: bool = True,
                       refine: str | None = None, crop: bool = False, crop_margin: int | str | None = None,
-                      model: str | None = None, on_upload_progress: ProgressCallback | None = None,
+                      model: str | None = None, quality: str | None = None,
+                      on_upload_progress: ProgressCallback | None = None,
                       on_download_progress: ProgressCallback | None = None, return_base64: bool = False,
                       output_path: str | os.PathLike | None = None, base_url: str | None = None,
                       **client_options: Any) -> RemovalResult | str:
@@ -32,7 +33,8 @@ def remove_background(*, input_image: InputImage | None = None, image_url: str |
             input_image, image_url=image_url, idempotency_key=idempotency_key, format=format, w=w, h=h,
             exact_resize=exact_resize, mask=mask, bg_color=bg_color,
             angle=angle, expand=expand, return_base64=return_base64, refine=refine, crop=crop,
-            crop_margin=crop_margin, model=model, on_upload_progress=on_upload_progress,
+            crop_margin=crop_margin, model=model, quality=quality,
+            on_upload_progress=on_upload_progress,
             on_download_progress=on_download_progress, output_path=output_path)
 
 
@@ -41,7 +43,7 @@ async def remove_background_async(
     idempotency_key: str | None = None, api_key: str | None = None, format: str = "webp", w: int | None = 0,
     h: int | None = 0, exact_resize: bool = False, mask: bool = False, bg_color: str | None = None,
     angle: float | None = None, expand: bool = True, refine: str | None = None, crop: bool = False,
-    crop_margin: int | str | None = None, model: str | None = None,
+    crop_margin: int | str | None = None, model: str | None = None, quality: str | None = None,
     on_upload_progress: ProgressCallback | None = None,
     on_download_progress: ProgressCallback | None = None, return_base64: bool = False,
     output_path: str | os.PathLike | None = None, base_url: str | None = None, **client_options: Any,
@@ -52,7 +54,8 @@ async def remove_background_async(
             input_image, image_url=image_url, idempotency_key=idempotency_key, format=format, w=w, h=h,
             exact_resize=exact_resize, mask=mask, bg_color=bg_color,
             angle=angle, expand=expand, return_base64=return_base64, refine=refine, crop=crop,
-            crop_margin=crop_margin, model=model, on_upload_progress=on_upload_progress,
+            crop_margin=crop_margin, model=model, quality=quality,
+            on_upload_progress=on_upload_progress,
             on_download_progress=on_download_progress, output_path=output_path)
 
 

@@ -48,6 +48,7 @@ class ResponseInfo:
     replayed: bool = False  # the stored answer to an earlier request with the same Idempotency-Key
     refine: str | None = None  # X-Refine: "matting" | "reduced" | "skipped", when refine was asked
     foreground: tuple[int, int, int, int] | None = None  # X-Foreground-*: left, top, width, height
+    refine_reason: str | None = None  # X-Refine-Reason: why skipped ("mask-uncertain", "too-large", ...)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> ResponseInfo:
@@ -65,6 +66,7 @@ class ResponseInfo:
             replayed=headers.get("idempotent-replayed") == "true",
             refine=headers.get("x-refine"),
             foreground=_box_header(headers),
+            refine_reason=headers.get("x-refine-reason"),
         )
 
 
@@ -83,6 +85,7 @@ class RemovalResult:
     replayed: bool = False
     refine: str | None = None
     foreground: tuple[int, int, int, int] | None = None  # the subject's box in input pixels
+    refine_reason: str | None = None  # X-Refine-Reason
 
     def read_bytes(self) -> bytes:
         return self.output_path.read_bytes()
@@ -173,4 +176,4 @@ class ResponseSink:
         return RemovalResult(output_path=self._final, content_type=info.content_type, width=info.width,
                              height=info.height, credits_charged=info.credits_charged,
                              rate_limit=info.rate_limit, test_mode=info.test_mode, replayed=info.replayed,
-                             refine=info.refine, foreground=info.foreground)
+                             refine=info.refine, foreground=info.foreground, refine_reason=info.refine_reason)

@@ -189,10 +189,11 @@ def form_fields(*, format: str = "webp", w: int | None = 0, h: int | None = 0, e
                 mask: bool = False, bg_color: str | None = None, angle: float | None = None,
                 expand: bool = True, return_base64: bool = False, refine: str | None = None,
                 crop: bool = False, crop_margin: int | str | None = None,
-                model: str | None = None) -> list[tuple[str, str]]:
+                model: str | None = None, quality: str | None = None) -> list[tuple[str, str]]:
     """The string fields rembg.js sends: always exact_resize, w, h, mask, return_base64, format,
     expand (w=0/h=0 meaning "unset"), and bg_color/angle only when given; then Cutout's own
-    (refine, crop, crop_margin, model) only when given, so a default call is rembg.js' byte for byte."""
+    (refine, crop, crop_margin, model, quality) only when given, so a default call is rembg.js' byte
+    for byte."""
     fields = [
         ("exact_resize", _flag(exact_resize)),
         ("w", str(w or 0)),
@@ -214,6 +215,8 @@ def form_fields(*, format: str = "webp", w: int | None = 0, h: int | None = 0, e
         fields.append(("crop_margin", str(crop_margin)))
     if model:
         fields.append(("model", str(model)))
+    if quality:
+        fields.append(("quality", str(quality)))
     return fields
 
 

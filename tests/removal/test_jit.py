@@ -1,0 +1,39 @@
+"""removal.jit: provisioning leaves pymatting's numba code compiled in NUMBA_CACHE_DIR (var/numba),
+and a new process loads it from there instead of compiling it (issue 29's cold start)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from removal.jit import jit_cache_dir, jit_compile
+
+ROOT = Path(__file__).resolve().parents[2]
+# In a fresh interpreter: numba's own counters say whether the solver's functions came from the cache.
+PROBE = """
+from removal.jit import jit_cache_configure
+jit_cache_configure()
+from pymatting.laplacian.cf_laplacian import _cf_laplacian
+from pymatting.preconditioner.ichol import _ichol
+for function in (_cf_laplacian, _ichol):
+    stats = function.stats
+    print(function.__name__, sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_provisioning_leaves_the_solver_compiled_in_the_cache_directory():
+    path = jit_compile()  # what `make model` ran; cheap once compiled
+    assert path == jit_cache_dir()
+    assert list(path.glob("laplacian_*/cf_laplacian._cf_laplacian-*.nbi"))
+    assert list(path.glob("preconditioner_*/ichol._ichol-*.nbi"))
+
+
+def test_a_new_process_loads_the_solver_from_the_cache_instead_of_compiling_it():
+    jit_compile()
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # the default: var/numba
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    counts = {name: (int(hits), int(misses)) for name, hits, misses in
+              (line.split() for line in done.stdout.splitlines())}
+    assert counts == {"_cf_laplacian": (1, 0), "_ichol": (1, 0)}, counts
