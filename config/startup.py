@@ -20,7 +20,8 @@ def process_start() -> None:
     precision = precision_configured()  # or MODEL_PRECISION
     fallback = precision_fallback()
     if fallback:  # the server still starts: float is slower, not wrong
-        log.warning("process %s: %s", os.getpid(), fallback, extra={"pid": os.getpid(), "precision": precision})
+        log.warning("process %s: %s", os.getpid(), fallback,
+                    extra={"pid": os.getpid(), "precision": precision})
     log.info(
         "process %s: model %s on %s (%s, u2netp in %s), %d pipeline workers x %d threads per inference "
         "(%d cpus), queue limit %d",

@@ -6,14 +6,22 @@ the result is the same, and a 48 MP photo asked for at 800 px costs an 800 px re
 """
 
 import ctypes
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageChops
 
+from removal import webp
 from removal.decode import MAX_SIDE, LoadedImage
-from removal.encode import CONTENT_TYPES, FORMATS_WITH_ALPHA, image_encode, webp_encode_planes
+from removal.encode import (
+    CONTENT_TYPES,
+    FORMATS_WITH_ALPHA,
+    WEBP_SETTINGS,
+    image_encode,
+    webp_encode_planes,
+)
 from removal.options import RGBA, RemovalOptions
 from removal.segment import LARGE_IMAGE_PIXELS
 
@@ -167,21 +175,89 @@ def _planes_apply(source: Image.Image, options: RemovalOptions) -> bool:
     return options.format == "webp" and not options.mask and options.bg_color is None and source.mode == "RGB"
 
 
+def _rotation(size: tuple[int, int], angle: float, expand: bool) -> tuple[tuple[int, int], list[float]]:
+    """The output size and the affine matrix (output → input pixels) of Pillow's Image.rotate about
+    the centre, computed as it computes them, so that transforming any band of output rows gives
+    those rows of image.rotate(angle, expand=expand)."""
+    w, h = size
+    radians = -math.radians(angle)
+    matrix = [round(math.cos(radians), 15), round(math.sin(radians), 15), 0.0,
+              round(-math.sin(radians), 15), round(math.cos(radians), 15), 0.0]
+
+    def transform(x: float, y: float) -> tuple[float, float]:
+        a, b, c, d, e, f = matrix
+        return a * x + b * y + c, d * x + e * y + f
+
+    matrix[2], matrix[5] = transform(-w / 2, -h / 2)
+    matrix[2] += w / 2
+    matrix[5] += h / 2
+    if expand:
+        corners = [transform(x, y) for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
+        nw = math.ceil(max(x for x, _ in corners)) - math.floor(min(x for x, _ in corners))
+        nh = math.ceil(max(y for _, y in corners)) - math.floor(min(y for _, y in corners))
+        matrix[2], matrix[5] = transform(-(nw - w) / 2.0, -(nh - h) / 2.0)
+        w, h = nw, nh
+    return (w, h), matrix
+
+
+def _band(image: Image.Image, top: int, bottom: int, rotation, fill) -> Image.Image:
+    """Rows top..bottom of the output: a crop of `image`, or those rows of its rotation."""
+    if rotation is None:
+        return image.crop((0, top, image.width, bottom))
+    (width, _), (a, b, c, d, e, f) = rotation
+    matrix = (a, b, c + b * top, d, e, f + e * top)  # output row `top` is the band's row 0
+    return image.transform((width, bottom - top), Image.Transform.AFFINE, matrix, Image.Resampling.BICUBIC,
+                           fillcolor=fill)
+
+
+def _hidden_blank(rgb: Image.Image, alpha: Image.Image) -> None:
+    """Black under alpha 0: hidden colour costs bytes and time (WEBP's RGBA encoder does the same)."""
+    rgb.paste((0, 0, 0), mask=alpha.point(_ZERO_ONLY))
+
+
+_ZERO_ONLY = [255] + [0] * 255
+
+
 def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
                    icc_profile: bytes | None, progress: Progress) -> RenderResult:
     """[rgb, mask] → WEBP cut-out, taking ownership so each plane is freed once it is no longer needed.
 
-    Rotating the planes apart is exact: Pillow interpolates RGBA's channels independently, and
-    the cut-out's fill (0, 0, 0, 0) is black colour under a zero alpha.
+    With libwebp reachable (removal.webp), the encoder's planes are filled band by band, each band
+    cropped (or, for an arbitrary angle, rotated: Pillow's own affine rotation, band by band) from
+    the two planes; the planes are dropped before the encode itself. Rotating the planes apart is
+    exact: Pillow interpolates RGBA's channels independently, and the cut-out's fill (0, 0, 0, 0)
+    is black colour under a zero alpha.
     """
     source, mask = planes
     planes.clear()
     if source.size != size:
         source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    turns = options.angle % 360
+    exact = turns == 180 or (turns in (90, 270) and (options.expand or source.width == source.height))
+    if webp.available():
+        if exact:
+            source, mask = _rotate(source, turns, True, 0), _rotate(mask, turns, True, 0)
+        rotation = _rotation(source.size, options.angle, options.expand) if turns and not exact else None
+        out_size = rotation[0] if rotation else source.size
+        held = [source, mask]
+        del source, mask
+
+        def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
+            rgb = _band(held[0], top, bottom, rotation, (0, 0, 0))
+            alpha = _band(held[1], top, bottom, rotation, 0)
+            _hidden_blank(rgb, alpha)
+            return rgb, alpha
+
+        if progress:
+            progress("encoding")
+        data = webp.encode_strips(out_size, band, quality=WEBP_SETTINGS["quality"],
+                                  method=WEBP_SETTINGS["method"],
+                                  icc_profile=icc_profile, release=held.clear)
+        return RenderResult(data=data, content_type=CONTENT_TYPES["webp"], width=out_size[0],
+                            height=out_size[1], format="webp")
     source = _rotate(source, options.angle, options.expand, (0, 0, 0))
     mask = _rotate(mask, options.angle, options.expand, 0)
-    # Hidden colour costs bytes and time; WEBP's own RGBA encoder blanks it the same way.
-    source.paste((0, 0, 0), mask=mask.point(lambda v: 255 if v == 0 else 0))
+    _hidden_blank(source, mask)
     width, height = source.size
     planes += [source, mask]
     del source, mask
