@@ -25,13 +25,17 @@ _MAX_CODE_LENGTH = 15
 _CODE_LENGTH_ORDER = (17, 18, 0, 1, 2, 3, 4, 5, 16, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 
 
-def _vertical_filter(alpha: np.ndarray) -> np.ndarray:
-    """WebP's vertical filter as a new array: each value minus the one above (mod 256), the top row
-    minus its left neighbour, the top-left corner as is."""
-    out = np.empty_like(alpha)
-    out[0, 0] = alpha[0, 0]
-    np.subtract(alpha[0, 1:], alpha[0, :-1], out=out[0, 1:])
-    np.subtract(alpha[1:], alpha[:-1], out=out[1:])
+def _vertical_filter(block: np.ndarray, above: np.ndarray | None) -> np.ndarray:
+    """WebP's vertical filter of a block of rows, as a new array: each value minus the one above (mod
+    256; `above` is the row over the block's first, None for the image's top row, which is filtered
+    by its left neighbour instead, the top-left corner kept as is)."""
+    out = np.empty_like(block)
+    if above is None:
+        out[0, 0] = block[0, 0]
+        np.subtract(block[0, 1:], block[0, :-1], out=out[0, 1:])
+    else:
+        np.subtract(block[0], above, out=out[0])
+    np.subtract(block[1:], block[:-1], out=out[1:])
     return out
 
 
@@ -88,92 +92,106 @@ def _canonical_codes(lengths: np.ndarray) -> np.ndarray:
     return codes
 
 
-class _Bits:
-    """A little-endian bit writer for the header (a few hundred fields)."""
+class _BitWriter:
+    """Fields of ≤ 32 bits, least significant bit first, packed a block of fields at a time with numpy."""
 
     def __init__(self) -> None:
-        self.values: list[int] = []
-        self.counts: list[int] = []
+        self.parts: list[bytes] = []
+        self.pending = 0  # the last, partial byte
+        self.pending_bits = 0
+
+    def write(self, values: np.ndarray, counts: np.ndarray) -> None:
+        if not len(values):
+            return
+        counts = counts.astype(np.int64)
+        ends = np.cumsum(counts) + self.pending_bits
+        starts = ends - counts
+        total = int(ends[-1])
+        shifted = values.astype(np.uint64) << (starts & 7).astype(np.uint64)
+        index = starts >> 3
+        out = np.zeros((total + 7) // 8 + 5, dtype=np.float64)
+        for byte in range(5):  # a field of ≤ 32 bits shifted by ≤ 7 spans ≤ 5 bytes; fields never overlap
+            part = ((shifted >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.float64)
+            out += np.bincount(index + byte, weights=part, minlength=len(out))
+        packed = out.astype(np.uint8)
+        packed[0] |= self.pending
+        whole = total // 8
+        self.parts.append(packed[:whole].tobytes())
+        self.pending, self.pending_bits = int(packed[whole]), total % 8
 
     def put(self, value: int, count: int) -> None:
-        self.values.append(value)
-        self.counts.append(count)
+        self.write(np.array([value]), np.array([count]))
+
+    def getvalue(self) -> bytes:
+        return b"".join(self.parts) + (bytes([self.pending]) if self.pending_bits else b"")
 
 
-def _pack(values: np.ndarray, counts: np.ndarray) -> bytes:
-    """Concatenate fields of `counts` bits (≤ 32 each), least significant bit first, into bytes."""
-    counts = counts.astype(np.int64)
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    total = int(ends[-1]) if len(ends) else 0
-    size = (total + 7) // 8
-    shifted = values.astype(np.uint64) << (starts & 7).astype(np.uint64)
-    index = starts >> 3
-    out = np.zeros(size + 8, dtype=np.float64)
-    for byte in range(5):  # a field of ≤ 32 bits shifted by ≤ 7 spans ≤ 5 bytes; fields never overlap
-        part = ((shifted >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.float64)
-        keep = part > 0
-        out += np.bincount(index[keep] + byte, weights=part[keep], minlength=size + 8)
-    return out[:size].astype(np.uint8).tobytes()
-
-
-def alph_encode(alpha: np.ndarray) -> bytes:
-    """The ALPH chunk's payload for a 2-D uint8 alpha plane: its header byte (vertical filter,
-    lossless) and a VP8L image stream without the VP8L header (the size is the image's)."""
-    flat = _vertical_filter(alpha).ravel()
-    # Runs of equal values: [start, end) of each, and its value.
+def _tokens(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The green/length symbols of a run of filtered values, and each one's extra bits and their count:
+    each run of equal values one literal and copies of the pixel to its left (≤ 4096 each), runs
+    shorter than _MIN_RUN as literals."""
     change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
     starts = np.concatenate(([0], change))
     lengths = np.diff(np.concatenate((starts, [flat.size])))
     run_values = flat[starts]
-    del flat, change
+    del change
     long = lengths >= _MIN_RUN
-    # Every short run is `length` literals; a long one a literal and copies of ≤ 4096 pixels.
     copies = np.where(long, lengths - 1, 0)
-    pieces = np.where(long, -(-copies // _MAX_COPY), 0)
+    tokens_per_run = np.where(long, 1 + -(-copies // _MAX_COPY), lengths)
     literals = np.where(long, 1, lengths)
-    tokens_per_run = literals + pieces
-    total = int(tokens_per_run.sum())
-    run_of = np.repeat(np.arange(len(starts)), tokens_per_run)
-    first = np.cumsum(tokens_per_run) - tokens_per_run
-    within = np.arange(total) - first[run_of]
-    is_literal = within < literals[run_of]
-    symbol = np.empty(total, dtype=np.int64)
-    symbol[is_literal] = run_values[run_of[is_literal]]
-    copy_tokens = ~is_literal
-    piece = within[copy_tokens] - literals[run_of[copy_tokens]]  # 0.. pieces-1 within the run
-    remaining = copies[run_of[copy_tokens]] - piece * _MAX_COPY
-    copy_length = np.minimum(remaining, _MAX_COPY)
-    prefix, extra, extra_bits = _prefix(copy_length)
-    symbol[copy_tokens] = 256 + prefix
-    del run_of, within, first
+    run_of = np.repeat(np.arange(len(starts), dtype=np.int32), tokens_per_run)
+    within = np.arange(len(run_of), dtype=np.int64) - (np.cumsum(tokens_per_run) - tokens_per_run)[run_of]
+    is_copy = within >= literals[run_of]
+    symbol = run_values[run_of].astype(np.int16)
+    copy_runs = run_of[is_copy]
+    remaining = copies[copy_runs] - (within[is_copy] - 1) * _MAX_COPY
+    prefix, extra, extra_bits = _prefix(np.minimum(remaining, _MAX_COPY))
+    symbol[is_copy] = 256 + prefix
+    extras = np.zeros(len(symbol), dtype=np.uint16)
+    extras[is_copy] = extra
+    counts = np.zeros(len(symbol), dtype=np.uint8)
+    counts[is_copy] = extra_bits
+    return symbol, extras, counts
 
-    green_lengths = _huffman_lengths(np.bincount(symbol, minlength=_GREEN_SYMBOLS))
+
+_BLOCK_PIXELS = 1 << 19  # rows filtered and tokenised at a time: bounds the temporaries (~20 MB)
+
+
+def alph_encode(alpha: np.ndarray) -> bytes:
+    """The ALPH chunk's payload for a 2-D uint8 alpha plane: its header byte (vertical filter,
+    lossless) and a VP8L image stream without the VP8L header (the size is the image's).
+    Block by block of rows (a run crossing a block's end is two runs: a literal more)."""
+    height, width = alpha.shape
+    rows = max(1, _BLOCK_PIXELS // width)
+    blocks = []
+    histogram = np.zeros(_GREEN_SYMBOLS, dtype=np.int64)
+    for top in range(0, height, rows):
+        filtered = _vertical_filter(alpha[top:top + rows], alpha[top - 1] if top else None)
+        block = _tokens(filtered.ravel())
+        histogram += np.bincount(block[0], minlength=_GREEN_SYMBOLS)
+        blocks.append(block)
+    green_lengths = _huffman_lengths(histogram)
     green_codes = _canonical_codes(green_lengths)
 
-    header = _Bits()
-    header.put(0, 1)  # no transform
-    header.put(0, 1)  # no colour cache
-    header.put(0, 1)  # no meta prefix codes: one group for the whole image
+    bits = _BitWriter()
+    bits.put(0, 1)  # no transform
+    bits.put(0, 1)  # no colour cache
+    bits.put(0, 1)  # no meta prefix codes: one group for the whole image
     # Green + lengths: a normal code; the code-length code gives each of 0..15 four bits.
-    header.put(0, 1)
-    header.put(len(_CODE_LENGTH_ORDER) - 4, 4)
-    for symbol_ in _CODE_LENGTH_ORDER:
-        header.put(4 if symbol_ < 16 else 0, 3)
-    header.put(0, 1)  # max_symbol = the alphabet's size
+    bits.put(0, 1)
+    bits.put(len(_CODE_LENGTH_ORDER) - 4, 4)
+    for symbol in _CODE_LENGTH_ORDER:
+        bits.put(4 if symbol < 16 else 0, 3)
+    bits.put(0, 1)  # max_symbol = the alphabet's size
     code_length_codes = _canonical_codes(np.array([4] * 16 + [0] * 3))
-    for length in green_lengths:
-        header.put(int(code_length_codes[length]), 4)
+    bits.write(code_length_codes[green_lengths], np.full(len(green_lengths), 4))
     for single in (0, 0, 0, 1):  # red, blue, alpha: symbol 0; distance: symbol 1 (= code 2, the left pixel)
-        header.put(1, 1)  # simple code
-        header.put(0, 1)  # one symbol
-        header.put(0, 1)  # in 1 bit
-        header.put(single, 1)
-
-    values = green_codes[symbol]
-    counts = green_lengths[symbol]
-    values[copy_tokens] |= extra << counts[copy_tokens]
-    counts[copy_tokens] += extra_bits
-    all_values = np.concatenate((np.array(header.values, dtype=np.int64), values))
-    all_counts = np.concatenate((np.array(header.counts, dtype=np.int64), counts))
-    return bytes([(_FILTER_VERTICAL << 2) | 1]) + _pack(all_values, all_counts)
+        bits.put(1, 1)  # simple code
+        bits.put(0, 1)  # one symbol
+        bits.put(0, 1)  # in 1 bit
+        bits.put(single, 1)
+    while blocks:
+        symbol, extras, counts = blocks.pop(0)
+        lengths = green_lengths[symbol]
+        bits.write(green_codes[symbol] | (extras.astype(np.int64) << lengths), lengths + counts)
+    return bytes([(_FILTER_VERTICAL << 2) | 1]) + bits.getvalue()

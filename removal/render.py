@@ -243,10 +243,7 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
         del source, mask
 
         def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
-            rgb = _band(held[0], top, bottom, rotation, (0, 0, 0))
-            alpha = _band(held[1], top, bottom, rotation, 0)
-            _hidden_blank(rgb, alpha)
-            return rgb, alpha
+            return _band(held[0], top, bottom, rotation, (0, 0, 0)), _band(held[1], top, bottom, rotation, 0)
 
         if progress:
             progress("encoding")
