@@ -10,7 +10,8 @@ each case to both, interleaved round by round. Before each request the server's 
 on top of what it already held. Cases: 48 MP mosaic (bench/photos.py) as WEBP, PNG, rotated
 `angle=30&expand=true`, `refine=matting`; 12 MP WEBP / PNG; a 100 MP palette PNG (a ~12 KB file,
 bench/http.py's); `--cases combos`: every option combination on 48 MP (this tree only), to find
-the worst peak. Prints medians, the ratio to the base, and the load average.
+the worst peak. Prints medians of wall time and of the server's CPU time (user + system, all
+threads: on a shared machine the steadier figure), the ratios to the base, and the load average.
 """
 
 import argparse
@@ -80,6 +81,13 @@ def _hwm_mib(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process (all its threads): on a shared machine, steadier than wall time."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
@@ -131,9 +139,10 @@ class Server:
                 raise SystemExit(f"{label} server did not start")
             time.sleep(0.3)
 
-    def post(self, name: str, data: bytes, fields: dict) -> tuple[float, float, float]:
-        """(seconds, peak RSS MiB during the request, RSS MiB before it)."""
+    def post(self, name: str, data: bytes, fields: dict) -> tuple[float, float, float, float]:
+        """(seconds, peak RSS MiB during the request, RSS MiB before it, CPU seconds of the server)."""
         before = _rss_mib(self.proc.pid)
+        cpu = _cpu_seconds(self.proc.pid)
         with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
             fh.write("5")  # resets VmHWM to the current RSS
         start = time.perf_counter()
@@ -141,10 +150,11 @@ class Server:
                               data=fields,
                               headers={"x-api-key": self.key}, timeout=900)
         seconds = time.perf_counter() - start
+        cpu = _cpu_seconds(self.proc.pid) - cpu
         if response.status_code != 200:
             raise SystemExit(f"{self.label} {name} {fields}: HTTP {response.status_code} "
                              f"{response.text[:300]}")
-        return seconds, _hwm_mib(self.proc.pid), before
+        return seconds, _hwm_mib(self.proc.pid), before, cpu
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -174,7 +184,7 @@ def main() -> None:
     data = {photo: (_palette() if photo == "palette" else photos.photo_bytes(photo))
             for photo in {photo for photo, _ in cases.values()}}
     print(f"load average at start: {_load()}; cases: {len(cases)}, rounds: {args.rounds}", flush=True)
-    results: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
+    results: dict[str, dict[str, list[tuple[float, float, float, float]]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_large_") as tmp_name:
         tmp = Path(tmp_name)
         servers = {"new": Server(ROOT, tmp, "new")}
@@ -188,7 +198,7 @@ def main() -> None:
                         filename = "palette.png" if photo == "palette" else f"{photo}.jpg"
                         row = servers[label].post(filename, data[photo], fields)
                         results.setdefault(name, {}).setdefault(label, []).append(row)
-                        print(f"  round {round_ + 1} {name:<48} {label:<4} {row[0]:6.2f} s  "
+                        print(f"  round {round_ + 1} {name:<48} {label:<4} {row[0]:6.2f} s  cpu {row[3]:6.2f} s  "
                               f"peak {row[1]:6.0f} MiB "
                               f"(before {row[2]:.0f})  load {_load()}", flush=True)
         finally:
@@ -196,19 +206,21 @@ def main() -> None:
                 server.stop()
     print(f"\nmedians of {args.rounds} (peak = the request's VmHWM, the process's peak RSS during it); "
           f"load at end {_load()}")
-    print(f"{'case':<48} {'new s':>7} {'base s':>7} {'ratio':>6} {'new MiB':>8} {'base MiB':>9}")
+    print(f"{'case':<48} {'new s':>7} {'base s':>7} {'ratio':>6} {'new cpu':>8} {'base cpu':>8} {'ratio':>6} "
+          f"{'new MiB':>8} {'base MiB':>9}")
     worst = ("", 0.0)
     for name, by_label in results.items():
-        new_s = statistics.median(r[0] for r in by_label["new"])
+        new_s, new_cpu = (statistics.median(r[i] for r in by_label["new"]) for i in (0, 3))
         new_mib = max(r[1] for r in by_label["new"])
         worst = max(worst, (name, new_mib), key=lambda item: item[1])
         if "base" in by_label:
-            base_s = statistics.median(r[0] for r in by_label["base"])
+            base_s, base_cpu = (statistics.median(r[i] for r in by_label["base"]) for i in (0, 3))
             base_mib = max(r[1] for r in by_label["base"])
-            print(f"{name:<48} {new_s:7.2f} {base_s:7.2f} {new_s / base_s:5.2f}x {new_mib:8.0f} "
-                  f"{base_mib:9.0f}")
+            print(f"{name:<48} {new_s:7.2f} {base_s:7.2f} {new_s / base_s:5.2f}x {new_cpu:8.2f} {base_cpu:8.2f} "
+                  f"{new_cpu / base_cpu:5.2f}x {new_mib:8.0f} {base_mib:9.0f}")
         else:
-            print(f"{name:<48} {new_s:7.2f} {'-':>7} {'-':>6} {new_mib:8.0f} {'-':>9}")
+            print(f"{name:<48} {new_s:7.2f} {'-':>7} {'-':>6} {new_cpu:8.2f} {'-':>8} {'-':>6} {new_mib:8.0f} "
+                  f"{'-':>9}")
     print(f"worst peak RSS (new): {worst[1]:.0f} MiB ({worst[0]}); "
           f"{'within' if worst[1] <= GIB else 'ABOVE'} 1 GiB")
 

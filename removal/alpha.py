@@ -93,37 +93,49 @@ def _canonical_codes(lengths: np.ndarray) -> np.ndarray:
 
 
 class _BitWriter:
-    """Fields of ≤ 32 bits, least significant bit first, packed a block of fields at a time with numpy."""
+    """Fields of ≤ 32 bits, least significant bit first, packed into 64-bit words with numpy: a field
+    lands in its word (shifted) and, when it crosses into the next, the rest there; a word is the
+    OR of the fields in it (np.bitwise_or.reduceat over the fields, which come in order)."""
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
-        self.pending = 0  # the last, partial byte
+        self.pending = 0  # the last, partial word
         self.pending_bits = 0
+        self.queued: tuple[list[int], list[int]] = ([], [])
+
+    def put(self, value: int, count: int) -> None:
+        """A header field: queued, and written with the next block."""
+        self.queued[0].append(value)
+        self.queued[1].append(count)
 
     def write(self, values: np.ndarray, counts: np.ndarray) -> None:
+        if self.queued[0]:
+            values = np.concatenate((np.array(self.queued[0], dtype=np.uint64), values.astype(np.uint64)))
+            counts = np.concatenate((np.array(self.queued[1], dtype=np.int64), counts.astype(np.int64)))
+            self.queued = ([], [])
         if not len(values):
             return
         counts = counts.astype(np.int64)
         ends = np.cumsum(counts) + self.pending_bits
         starts = ends - counts
+        values = values.astype(np.uint64)
+        word = starts >> 6
+        shift = (starts & 63).astype(np.uint64)
         total = int(ends[-1])
-        shifted = values.astype(np.uint64) << (starts & 7).astype(np.uint64)
-        index = starts >> 3
-        out = np.zeros((total + 7) // 8 + 5, dtype=np.float64)
-        for byte in range(5):  # a field of ≤ 32 bits shifted by ≤ 7 spans ≤ 5 bytes; fields never overlap
-            part = ((shifted >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.float64)
-            out += np.bincount(index + byte, weights=part, minlength=len(out))
-        packed = out.astype(np.uint8)
-        packed[0] |= self.pending
-        whole = total // 8
-        self.parts.append(packed[:whole].tobytes())
-        self.pending, self.pending_bits = int(packed[whole]), total % 8
-
-    def put(self, value: int, count: int) -> None:
-        self.write(np.array([value]), np.array([count]))
+        out = np.zeros((total >> 6) + 2, dtype=np.uint64)
+        first = np.concatenate(([0], np.flatnonzero(word[1:] != word[:-1]) + 1))
+        out[word[first]] = np.bitwise_or.reduceat(values << shift, first)
+        spill = np.flatnonzero(starts % 64 + counts > 64)  # such a field starts at a shift > 32
+        out[word[spill] + 1] |= values[spill] >> (np.uint64(64) - shift[spill])
+        out[0] |= np.uint64(self.pending)
+        whole = total >> 6
+        self.parts.append(out[:whole].astype("<u8").tobytes())
+        self.pending, self.pending_bits = int(out[whole]), total & 63
 
     def getvalue(self) -> bytes:
-        return b"".join(self.parts) + (bytes([self.pending]) if self.pending_bits else b"")
+        self.write(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+        tail = self.pending.to_bytes(8, "little")[: (self.pending_bits + 7) // 8]
+        return b"".join(self.parts) + tail
 
 
 def _tokens(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -145,7 +157,9 @@ def _tokens(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     symbol = run_values[run_of].astype(np.int16)
     copy_runs = run_of[is_copy]
     remaining = copies[copy_runs] - (within[is_copy] - 1) * _MAX_COPY
-    prefix, extra, extra_bits = _prefix(np.minimum(remaining, _MAX_COPY))
+    length = np.minimum(remaining, _MAX_COPY)
+    prefix, extra_bits = _LENGTH_PREFIX[length], _LENGTH_EXTRA_BITS[length]
+    extra = (length - 1) & ((1 << extra_bits.astype(np.int64)) - 1)
     symbol[is_copy] = 256 + prefix
     extras = np.zeros(len(symbol), dtype=np.uint16)
     extras[is_copy] = extra
@@ -154,6 +168,8 @@ def _tokens(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return symbol, extras, counts
 
 
+_LENGTH_PREFIX, _, _LENGTH_EXTRA_BITS = (np.concatenate(([0], part)).astype(np.int16)
+                                          for part in _prefix(np.arange(1, _MAX_COPY + 1)))
 _BLOCK_PIXELS = 1 << 19  # rows filtered and tokenised at a time: bounds the temporaries (~20 MB)
 
 
