@@ -198,7 +198,8 @@ def main() -> None:
                         filename = "palette.png" if photo == "palette" else f"{photo}.jpg"
                         row = servers[label].post(filename, data[photo], fields)
                         results.setdefault(name, {}).setdefault(label, []).append(row)
-                        print(f"  round {round_ + 1} {name:<48} {label:<4} {row[0]:6.2f} s  cpu {row[3]:6.2f} s  "
+                        print(f"  round {round_ + 1} {name:<48} {label:<4} {row[0]:6.2f} s  "
+                              f"cpu {row[3]:6.2f} s  "
                               f"peak {row[1]:6.0f} MiB "
                               f"(before {row[2]:.0f})  load {_load()}", flush=True)
         finally:
@@ -216,11 +217,11 @@ def main() -> None:
         if "base" in by_label:
             base_s, base_cpu = (statistics.median(r[i] for r in by_label["base"]) for i in (0, 3))
             base_mib = max(r[1] for r in by_label["base"])
-            print(f"{name:<48} {new_s:7.2f} {base_s:7.2f} {new_s / base_s:5.2f}x {new_cpu:8.2f} {base_cpu:8.2f} "
-                  f"{new_cpu / base_cpu:5.2f}x {new_mib:8.0f} {base_mib:9.0f}")
+            print(f"{name:<48} {new_s:7.2f} {base_s:7.2f} {new_s / base_s:5.2f}x {new_cpu:8.2f} "
+                  f"{base_cpu:8.2f} {new_cpu / base_cpu:5.2f}x {new_mib:8.0f} {base_mib:9.0f}")
         else:
-            print(f"{name:<48} {new_s:7.2f} {'-':>7} {'-':>6} {new_cpu:8.2f} {'-':>8} {'-':>6} {new_mib:8.0f} "
-                  f"{'-':>9}")
+            print(f"{name:<48} {new_s:7.2f} {'-':>7} {'-':>6} {new_cpu:8.2f} {'-':>8} {'-':>6} "
+                  f"{new_mib:8.0f} {'-':>9}")
     print(f"worst peak RSS (new): {worst[1]:.0f} MiB ({worst[0]}); "
           f"{'within' if worst[1] <= GIB else 'ABOVE'} 1 GiB")
 
