@@ -196,8 +196,8 @@ def alph_encode(alpha: np.ndarray) -> bytes:
     # Green + lengths: a normal code; the code-length code gives each of 0..15 four bits.
     bits.put(0, 1)
     bits.put(len(_CODE_LENGTH_ORDER) - 4, 4)
-    for symbol in _CODE_LENGTH_ORDER:
-        bits.put(4 if symbol < 16 else 0, 3)
+    for length_symbol in _CODE_LENGTH_ORDER:
+        bits.put(4 if length_symbol < 16 else 0, 3)
     bits.put(0, 1)  # max_symbol = the alphabet's size
     code_length_codes = _canonical_codes(np.array([4] * 16 + [0] * 3))
     bits.write(code_length_codes[green_lengths], np.full(len(green_lengths), 4))
@@ -207,7 +207,8 @@ def alph_encode(alpha: np.ndarray) -> bytes:
         bits.put(0, 1)  # in 1 bit
         bits.put(single, 1)
     while blocks:
-        symbol, extras, counts = blocks.pop(0)
-        lengths = green_lengths[symbol]
-        bits.write(green_codes[symbol] | (extras.astype(np.int64) << lengths), lengths + counts)
+        symbol, extras, extra_counts = blocks.pop(0)
+        code_lengths = green_lengths[symbol]
+        fields = green_codes[symbol] | (extras.astype(np.int64) << code_lengths)  # code, then extra bits
+        bits.write(fields, code_lengths + extra_counts)
     return bytes([(_FILTER_VERTICAL << 2) | 1]) + bits.getvalue()

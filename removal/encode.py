@@ -84,8 +84,12 @@ def _png_iccp_insert(png: bytes, icc_profile: bytes | None) -> bytes:
     """Add an iCCP chunk right after IHDR (8-byte signature + 25-byte IHDR chunk), as Pillow writes it."""
     if not icc_profile:
         return png
-    iccp = _png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile))
-    return png[:33] + iccp + png[33:]
+    return png[:33] + png_iccp_chunk(icc_profile) + png[33:]
+
+
+def png_iccp_chunk(icc_profile: bytes) -> bytes:
+    """The iCCP chunk of a profile, named as Pillow names it."""
+    return _png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile))
 
 
 def _riff_chunks(data: bytes) -> dict[bytes, bytes]:

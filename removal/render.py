@@ -20,9 +20,11 @@ from removal.encode import (
     FORMATS_WITH_ALPHA,
     WEBP_SETTINGS,
     image_encode,
+    png_iccp_chunk,
     webp_encode_planes,
 )
 from removal.options import RGBA, RemovalOptions
+from removal.png import png_encode_strips
 from removal.segment import LARGE_IMAGE_PIXELS
 
 Progress = Callable[[str], None] | None
@@ -170,9 +172,16 @@ def render(image: LoadedImage, mask: Image.Image, options: RemovalOptions, *, pr
     return finish(out, fill, options, icc_profile=image.icc_profile, progress=progress)
 
 
-def _planes_apply(source: Image.Image, options: RemovalOptions) -> bool:
-    """A WEBP cut-out of an opaque upload: colour and alpha are encoded apart (encode.py says why)."""
-    return options.format == "webp" and not options.mask and options.bg_color is None and source.mode == "RGB"
+def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int, int] | None = None) -> bool:
+    """A cut-out of an opaque upload (colour and alpha kept apart until encoded, band by band): as
+    WEBP always (encode.py, webp.py say why), as PNG from LARGE_IMAGE_PIXELS on (below, fpng's one
+    piece is faster; above, removal.png writes it in strips on two cores)."""
+    if options.mask or options.bg_color is not None or source.mode != "RGB":
+        return False
+    if options.format == "png":
+        width, height = size or source.size
+        return width * height >= LARGE_IMAGE_PIXELS
+    return options.format == "webp"
 
 
 def _rotation(size: tuple[int, int], angle: float, expand: bool) -> tuple[tuple[int, int], list[float]]:
@@ -220,9 +229,10 @@ _ZERO_ONLY = [255] + [0] * 255
 
 def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
                    icc_profile: bytes | None, progress: Progress) -> RenderResult:
-    """[rgb, mask] → WEBP cut-out, taking ownership so each plane is freed once it is no longer needed.
+    """[rgb, mask] → WEBP or PNG cut-out, taking ownership so each plane is freed once it is no longer
+    needed.
 
-    With libwebp reachable (removal.webp), the encoder's planes are filled band by band, each band
+    PNG (removal.png) and, with libwebp reachable (removal.webp), WEBP are written band by band, each band
     cropped (or, for an arbitrary angle, rotated: Pillow's own affine rotation, band by band) from
     the two planes; the planes are dropped before the encode itself. Rotating the planes apart is
     exact: Pillow interpolates RGBA's channels independently, and the cut-out's fill (0, 0, 0, 0)
@@ -234,7 +244,7 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
         source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     turns = options.angle % 360
     exact = turns == 180 or (turns in (90, 270) and (options.expand or source.width == source.height))
-    if webp.available():
+    if options.format == "png" or webp.available():
         if exact:
             source, mask = _rotate(source, turns, True, 0), _rotate(mask, turns, True, 0)
         rotation = _rotation(source.size, options.angle, options.expand) if turns and not exact else None
@@ -247,11 +257,15 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
 
         if progress:
             progress("encoding")
-        data = webp.encode_strips(out_size, band, quality=WEBP_SETTINGS["quality"],
-                                  method=WEBP_SETTINGS["method"],
-                                  icc_profile=icc_profile, release=held.clear)
-        return RenderResult(data=data, content_type=CONTENT_TYPES["webp"], width=out_size[0],
-                            height=out_size[1], format="webp")
+        if options.format == "png":
+            icc_chunk = png_iccp_chunk(icc_profile) if icc_profile else None
+            data = png_encode_strips(out_size, band, icc_chunk=icc_chunk, release=held.clear)
+        else:
+            data = webp.encode_strips(out_size, band, quality=WEBP_SETTINGS["quality"],
+                                      method=WEBP_SETTINGS["method"], icc_profile=icc_profile,
+                                      release=held.clear)
+        return RenderResult(data=data, content_type=CONTENT_TYPES[options.format], width=out_size[0],
+                            height=out_size[1], format=options.format)
     source = _rotate(source, options.angle, options.expand, (0, 0, 0))
     mask = _rotate(mask, options.angle, options.expand, 0)
     _hidden_blank(source, mask)
@@ -282,7 +296,7 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     size = size or output_size(source.size, options)  # given when the source was decoded smaller
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
-    if _planes_apply(source, options):
+    if _planes_apply(source, options, size):
         planes += [source, mask]
         del source, mask
         return _render_planes(planes, size, options, icc_profile=icc_profile, progress=progress)
