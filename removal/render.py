@@ -209,14 +209,41 @@ def _rotation(size: tuple[int, int], angle: float, expand: bool) -> tuple[tuple[
     return (w, h), matrix
 
 
-def _band(image: Image.Image, top: int, bottom: int, rotation, fill) -> Image.Image:
-    """Rows top..bottom of the output: a crop of `image`, or those rows of its rotation."""
+def _band(image: Image.Image, top: int, bottom: int, rotation, fill, columns: tuple[int, int] | None = None
+          ) -> Image.Image:
+    """Rows top..bottom of the output: a crop of `image`, or those rows of its rotation. `columns`:
+    rotate only output columns x0..x1 (the rest is `fill`)."""
     if rotation is None:
         return image.crop((0, top, image.width, bottom))
     (width, _), (a, b, c, d, e, f) = rotation
-    matrix = (a, b, c + b * top, d, e, f + e * top)  # output row `top` is the band's row 0
-    return image.transform((width, bottom - top), Image.Transform.AFFINE, matrix, Image.Resampling.BICUBIC,
-                           fillcolor=fill)
+    left, right = columns or (0, width)
+    if right <= left:
+        return Image.new(image.mode, (width, bottom - top), fill)
+    matrix = (a, b, c + a * left + b * top, d, e, f + d * left + e * top)  # output (left, top) → (0, 0)
+    part = image.transform((right - left, bottom - top), Image.Transform.AFFINE, matrix,
+                           Image.Resampling.BICUBIC, fillcolor=fill)
+    if (left, right) == (0, width):
+        return part
+    out = Image.new(image.mode, (width, bottom - top), fill)
+    out.paste(part, (left, 0))
+    return out
+
+
+def _bands(planes: list[Image.Image], rotation) -> Callable[[int, int], tuple[Image.Image, Image.Image]]:
+    """Bands of [rgb, alpha] (removal.webp / removal.png strip makers). Rotated, the colour is
+    interpolated only across the alpha's non-zero columns of the band: the rest is blanked when
+    encoded anyway, and the colour's 4 channels cost most of a rotation (a cut-out fills about
+    half of its expanded canvas)."""
+
+    def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
+        alpha = _band(planes[1], top, bottom, rotation, 0)
+        columns = None
+        if rotation is not None:
+            box = alpha.getbbox()
+            columns = (box[0], box[2]) if box else (0, 0)
+        return _band(planes[0], top, bottom, rotation, (0, 0, 0), columns), alpha
+
+    return band
 
 
 def _hidden_blank(rgb: Image.Image, alpha: Image.Image) -> None:
@@ -251,9 +278,7 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
         out_size = rotation[0] if rotation else source.size
         held = [source, mask]
         del source, mask
-
-        def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
-            return _band(held[0], top, bottom, rotation, (0, 0, 0)), _band(held[1], top, bottom, rotation, 0)
+        band = _bands(held, rotation)
 
         if progress:
             progress("encoding")
