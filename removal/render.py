@@ -10,7 +10,9 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
+import numpy as np
 from PIL import Image, ImageChops
 
 from removal import webp
@@ -229,6 +231,10 @@ def _band(image: Image.Image, top: int, bottom: int, rotation, fill, columns: tu
     return out
 
 
+def _crop_band(rgb: Image.Image, top: int, bottom: int) -> tuple[Image.Image, None]:
+    return rgb.crop((0, top, rgb.width, bottom)), None
+
+
 def _bands(planes: list[Image.Image], rotation) -> Callable[[int, int], tuple[Image.Image, Image.Image]]:
     """Bands of [rgb, alpha] (removal.webp / removal.png strip makers). Rotated, the colour is
     interpolated only across the alpha's non-zero columns of the band: the rest is blanked when
@@ -278,15 +284,20 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
         out_size = rotation[0] if rotation else source.size
         held = [source, mask]
         del source, mask
-        band = _bands(held, rotation)
-
         if progress:
             progress("encoding")
         if options.format == "png":
             icc_chunk = png_iccp_chunk(icc_profile) if icc_profile else None
-            data = png_encode_strips(out_size, band, icc_chunk=icc_chunk, release=held.clear)
+            data = png_encode_strips(out_size, _bands(held, rotation), icc_chunk=icc_chunk,
+                                     release=held.clear)
+        elif rotation is None:
+            # The encoder's alpha plane is the mask itself: one full-size copy fewer (100 MP: 100 MB).
+            alpha = np.array(held.pop())
+            data = webp.encode_strips(out_size, partial(_crop_band, held[0]),
+                                      quality=WEBP_SETTINGS["quality"], method=WEBP_SETTINGS["method"],
+                                      icc_profile=icc_profile, release=held.clear, alpha=alpha)
         else:
-            data = webp.encode_strips(out_size, band, quality=WEBP_SETTINGS["quality"],
+            data = webp.encode_strips(out_size, _bands(held, rotation), quality=WEBP_SETTINGS["quality"],
                                       method=WEBP_SETTINGS["method"], icc_profile=icc_profile,
                                       release=held.clear)
         return RenderResult(data=data, content_type=CONTENT_TYPES[options.format], width=out_size[0],

@@ -105,7 +105,8 @@ def _plane(pointer: int, rows: int, stride: int) -> np.ndarray:
     return np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_uint8)), shape=(rows, stride))
 
 
-StripMake = Callable[[int, int], tuple[Image.Image, Image.Image]]
+# (RGB strip, its alpha), or (RGB strip, None) when encode_strips was given the whole alpha plane.
+StripMake = Callable[[int, int], tuple[Image.Image, Image.Image | None]]
 
 
 def _strip_fill(picture: _Picture, alpha_plane: np.ndarray, strip_make: StripMake, top: int, bottom: int
@@ -115,8 +116,9 @@ def _strip_fill(picture: _Picture, alpha_plane: np.ndarray, strip_make: StripMak
     rgb, alpha = strip_make(top, bottom)
     width, rows = picture.width, bottom - top
     alpha_rows = alpha_plane[top:bottom]
-    alpha_rows[:] = np.asarray(alpha)
-    del alpha
+    if alpha is not None:
+        alpha_rows[:] = np.asarray(alpha)
+        del alpha
     # Pillow keeps RGB in 4 bytes a pixel: RGBX is a plain copy. A pixel as one uint32 times
     # "visible" blanks it (8× faster than a uint8 multiply broadcast over the channels).
     rgbx = np.frombuffer(rgb.tobytes("raw", "RGBX"), dtype=np.uint32).reshape(rows, width)
@@ -183,11 +185,13 @@ def _vp8_encode(picture: _Picture, quality: float, method: int) -> bytes:
 
 
 def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: float, method: int,
-                  icc_profile: bytes | None = None, release: Callable[[], None] | None = None) -> bytes:
+                  icc_profile: bytes | None = None, release: Callable[[], None] | None = None,
+                  alpha: np.ndarray | None = None) -> bytes:
     """A WEBP file of size `size` whose rows come from `strip_make(top, bottom)`: an RGB strip and
     its alpha ("L"), each bottom − top rows high (the colour under alpha 0 is written black).
     `release` runs once every strip is in the planes,
-    before encoding (the caller drops its full-size images there)."""
+    before encoding (the caller drops its full-size images there). `alpha`: the whole alpha plane
+    (height × width, writable), taken over, when the caller has it: one copy fewer."""
     width, height = size
     picture = _Picture()
     _lib.WebPPictureInitInternal(ctypes.byref(picture), _ABI)
@@ -195,7 +199,8 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
     if not _lib.WebPPictureAlloc(ctypes.byref(picture)):
         raise MemoryError("libwebp could not allocate the picture")
     try:
-        alpha = np.empty((height, width), dtype=np.uint8)
+        if alpha is None:
+            alpha = np.empty((height, width), dtype=np.uint8)
         _strips_fill(picture, alpha, strip_make, parallel=width * height >= _PARALLEL_PIXELS)
         if release:
             release()
