@@ -178,8 +178,11 @@ def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int,
     """A cut-out of an opaque upload (colour and alpha kept apart until encoded, band by band): as
     WEBP always (encode.py, webp.py say why), as PNG from LARGE_IMAGE_PIXELS on (below, fpng's one
     piece is faster; above, removal.png writes it in strips on two cores)."""
-    if options.mask or options.bg_color is not None or source.mode != "RGB":
+    # A translucent bg_color is composited band by band (_bands); an opaque one flattens (compose).
+    if options.mask or (options.bg_color is not None and options.bg_color[3] == 255) or source.mode != "RGB":
         return False
+    if options.bg_color is not None and options.format == "webp" and not webp.available():
+        return False  # webp_encode_planes, the fallback, writes cut-outs only
     if options.format == "png":
         width, height = size or source.size
         return width * height >= LARGE_IMAGE_PIXELS
@@ -235,11 +238,14 @@ def _crop_band(rgb: Image.Image, top: int, bottom: int) -> tuple[Image.Image, No
     return rgb.crop((0, top, rgb.width, bottom)), None
 
 
-def _bands(planes: list[Image.Image], rotation) -> Callable[[int, int], tuple[Image.Image, Image.Image]]:
+def _bands(planes: list[Image.Image], rotation, bg: RGBA | None = None
+           ) -> Callable[[int, int], tuple[Image.Image, Image.Image]]:
     """Bands of [rgb, alpha] (removal.webp / removal.png strip makers). Rotated, the colour is
     interpolated only across the alpha's non-zero columns of the band: the rest is blanked when
     encoded anyway, and the colour's 4 channels cost most of a rotation (a cut-out fills about
-    half of its expanded canvas)."""
+    half of its expanded canvas). `bg`: a translucent background colour, composited under each
+    band (as compose does under the whole image; the rotated corners, alpha 0, become `bg` as
+    rotation's fill made them)."""
 
     def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
         alpha = _band(planes[1], top, bottom, rotation, 0)
@@ -247,7 +253,13 @@ def _bands(planes: list[Image.Image], rotation) -> Callable[[int, int], tuple[Im
         if rotation is not None:
             box = alpha.getbbox()
             columns = (box[0], box[2]) if box else (0, 0)
-        return _band(planes[0], top, bottom, rotation, (0, 0, 0), columns), alpha
+        rgb = _band(planes[0], top, bottom, rotation, (0, 0, 0), columns)
+        if bg is None:
+            return rgb, alpha
+        cut = rgb.convert("RGBA")
+        cut.putalpha(alpha)
+        out = Image.alpha_composite(Image.new("RGBA", cut.size, bg), cut)
+        return out.convert("RGB"), out.getchannel("A")
 
     return band
 
@@ -288,16 +300,17 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
             progress("encoding")
         if options.format == "png":
             icc_chunk = png_iccp_chunk(icc_profile) if icc_profile else None
-            data = png_encode_strips(out_size, _bands(held, rotation), icc_chunk=icc_chunk,
+            data = png_encode_strips(out_size, _bands(held, rotation, options.bg_color), icc_chunk=icc_chunk,
                                      release=held.clear)
-        elif rotation is None:
+        elif rotation is None and options.bg_color is None:
             # The encoder's alpha plane is the mask itself: one full-size copy fewer (100 MP: 100 MB).
             alpha = np.array(held.pop())
             data = webp.encode_strips(out_size, partial(_crop_band, held[0]),
                                       quality=WEBP_SETTINGS["quality"], method=WEBP_SETTINGS["method"],
                                       icc_profile=icc_profile, release=held.clear, alpha=alpha)
         else:
-            data = webp.encode_strips(out_size, _bands(held, rotation), quality=WEBP_SETTINGS["quality"],
+            data = webp.encode_strips(out_size, _bands(held, rotation, options.bg_color),
+                                      quality=WEBP_SETTINGS["quality"],
                                       method=WEBP_SETTINGS["method"], icc_profile=icc_profile,
                                       release=held.clear)
         return RenderResult(data=data, content_type=CONTENT_TYPES[options.format], width=out_size[0],
