@@ -9,7 +9,7 @@ from django.conf import settings
 from removal.pipeline import warm_up
 from removal.pool import pool_sizing
 from removal.refine import refine_warm_up
-from removal.segment import precision_configured, providers_configured, runtime_configured
+from removal.segment import precision_configured, precision_fallback, providers_configured, runtime_configured
 
 log = logging.getLogger("cutout.startup")
 
@@ -19,6 +19,10 @@ def process_start() -> None:
     providers = providers_configured()  # an unavailable provider stops the process here, loudly
     runtime = runtime_configured()  # and so does an unknown or missing MODEL_RUNTIME
     precision = precision_configured()  # or MODEL_PRECISION
+    fallback = precision_fallback()
+    if fallback:  # the server still starts: float is slower, not wrong
+        log.warning("process %s: %s", os.getpid(), fallback,
+                    extra={"pid": os.getpid(), "precision": precision})
     log.info(
         "process %s: model %s on %s (%s, u2netp in %s), %d pipeline workers x %d threads per inference "
         "(%d cpus), queue limit %d",

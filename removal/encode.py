@@ -7,8 +7,9 @@ seconds on a 12 MP cut-out. Measured on a 12 MP cut-out (2 shared cores, medians
 On a 1.6 MP photo, WEBP m0 q85 gives 42.4 dB PSNR (q80: 40.9 dB; m4 q85: 42.8 dB at 4× the time).
 The alpha plane is most of a WEBP cut-out's encoding time (1.6 MP: RGB alone 30 ms, RGBA 81 ms);
 alpha_quality 90 keeps 176 alpha levels (error < 1/255) and brings that to 63 ms. Cut-outs of
-opaque uploads (nearly all) skip Pillow's RGBA encoder: `webp_encode_planes` writes the colour
-and an exact, filtered alpha side by side (people.jpg: 75 → 43 ms, 264 → 255 KiB).
+opaque uploads (nearly all) skip Pillow's RGBA encoder: removal.webp feeds libwebp strips of
+colour and writes the alpha with removal.alpha (render.py); `webp_encode_planes` (colour and an
+exact, filtered alpha side by side through Pillow) remains where libwebp cannot be loaded.
 JPEG through libjpeg-turbo is cheap at any quality (1.6 MP: 4 ms), so it gets a high one.
 PNG cut-outs (RGB/RGBA) go through fpng (PyPI `fpng`, lossless, SSE-accelerated deflate):
 measured on real photos (bench/photos.py), people 1.57 MP: 39 ms / 1867 KiB against Pillow
@@ -84,8 +85,12 @@ def _png_iccp_insert(png: bytes, icc_profile: bytes | None) -> bytes:
     """Add an iCCP chunk right after IHDR (8-byte signature + 25-byte IHDR chunk), as Pillow writes it."""
     if not icc_profile:
         return png
-    iccp = _png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile))
-    return png[:33] + iccp + png[33:]
+    return png[:33] + png_iccp_chunk(icc_profile) + png[33:]
+
+
+def png_iccp_chunk(icc_profile: bytes) -> bytes:
+    """The iCCP chunk of a profile, named as Pillow names it."""
+    return _png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile))
 
 
 def _riff_chunks(data: bytes) -> dict[bytes, bytes]:

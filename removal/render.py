@@ -6,15 +6,27 @@ the result is the same, and a 48 MP photo asked for at 800 px costs an 800 px re
 """
 
 import ctypes
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
+import numpy as np
 from PIL import Image, ImageChops
 
+from removal import webp
 from removal.config import env_read
 from removal.decode import MAX_SIDE, LoadedImage
-from removal.encode import CONTENT_TYPES, FORMATS_WITH_ALPHA, image_encode, webp_encode_planes
+from removal.encode import (
+    CONTENT_TYPES,
+    FORMATS_WITH_ALPHA,
+    WEBP_SETTINGS,
+    image_encode,
+    png_iccp_chunk,
+    webp_encode_planes,
+)
 from removal.options import RGBA, RemovalOptions
+from removal.png import png_encode_strips
 from removal.segment import LARGE_IMAGE_PIXELS
 
 Progress = Callable[[str], None] | None
@@ -162,26 +174,150 @@ def render(image: LoadedImage, mask: Image.Image, options: RemovalOptions, *, pr
     return finish(out, fill, options, icc_profile=image.icc_profile, progress=progress)
 
 
-def _planes_apply(source: Image.Image, options: RemovalOptions) -> bool:
-    """A WEBP cut-out of an opaque upload: colour and alpha are encoded apart (encode.py says why)."""
-    return options.format == "webp" and not options.mask and options.bg_color is None and source.mode == "RGB"
+def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int, int] | None = None) -> bool:
+    """A cut-out of an opaque upload (colour and alpha kept apart until encoded, band by band): as
+    WEBP always (encode.py, webp.py say why), as PNG from LARGE_IMAGE_PIXELS on (below, fpng's one
+    piece is faster; above, removal.png writes it in strips on two cores)."""
+    # A translucent bg_color is composited band by band (_bands); an opaque one flattens (compose).
+    if options.mask or (options.bg_color is not None and options.bg_color[3] == 255) or source.mode != "RGB":
+        return False
+    if options.bg_color is not None and options.format == "webp" and not webp.available():
+        return False  # webp_encode_planes, the fallback, writes cut-outs only
+    if options.format == "png":
+        width, height = size or source.size
+        return width * height >= LARGE_IMAGE_PIXELS
+    return options.format == "webp"
+
+
+def _rotation(size: tuple[int, int], angle: float, expand: bool) -> tuple[tuple[int, int], list[float]]:
+    """The output size and the affine matrix (output → input pixels) of Pillow's Image.rotate about
+    the centre, computed as it computes them, so that transforming any band of output rows gives
+    those rows of image.rotate(angle, expand=expand)."""
+    w, h = size
+    radians = -math.radians(angle)
+    matrix = [round(math.cos(radians), 15), round(math.sin(radians), 15), 0.0,
+              round(-math.sin(radians), 15), round(math.cos(radians), 15), 0.0]
+
+    def transform(x: float, y: float) -> tuple[float, float]:
+        a, b, c, d, e, f = matrix
+        return a * x + b * y + c, d * x + e * y + f
+
+    matrix[2], matrix[5] = transform(-w / 2, -h / 2)
+    matrix[2] += w / 2
+    matrix[5] += h / 2
+    if expand:
+        corners = [transform(x, y) for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
+        nw = math.ceil(max(x for x, _ in corners)) - math.floor(min(x for x, _ in corners))
+        nh = math.ceil(max(y for _, y in corners)) - math.floor(min(y for _, y in corners))
+        matrix[2], matrix[5] = transform(-(nw - w) / 2.0, -(nh - h) / 2.0)
+        w, h = nw, nh
+    return (w, h), matrix
+
+
+def _band(image: Image.Image, top: int, bottom: int, rotation, fill, columns: tuple[int, int] | None = None
+          ) -> Image.Image:
+    """Rows top..bottom of the output: a crop of `image`, or those rows of its rotation. `columns`:
+    rotate only output columns x0..x1 (the rest is `fill`)."""
+    if rotation is None:
+        return image.crop((0, top, image.width, bottom))
+    (width, _), (a, b, c, d, e, f) = rotation
+    left, right = columns or (0, width)
+    if right <= left:
+        return Image.new(image.mode, (width, bottom - top), fill)
+    matrix = (a, b, c + a * left + b * top, d, e, f + d * left + e * top)  # output (left, top) → (0, 0)
+    part = image.transform((right - left, bottom - top), Image.Transform.AFFINE, matrix,
+                           Image.Resampling.BICUBIC, fillcolor=fill)
+    if (left, right) == (0, width):
+        return part
+    out = Image.new(image.mode, (width, bottom - top), fill)
+    out.paste(part, (left, 0))
+    return out
+
+
+def _crop_band(rgb: Image.Image, top: int, bottom: int) -> tuple[Image.Image, None]:
+    return rgb.crop((0, top, rgb.width, bottom)), None
+
+
+def _bands(planes: list[Image.Image], rotation, bg: RGBA | None = None
+           ) -> Callable[[int, int], tuple[Image.Image, Image.Image]]:
+    """Bands of [rgb, alpha] (removal.webp / removal.png strip makers). Rotated, the colour is
+    interpolated only across the alpha's non-zero columns of the band: the rest is blanked when
+    encoded anyway, and the colour's 4 channels cost most of a rotation (a cut-out fills about
+    half of its expanded canvas). `bg`: a translucent background colour, composited under each
+    band (as compose does under the whole image; the rotated corners, alpha 0, become `bg` as
+    rotation's fill made them)."""
+
+    def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
+        alpha = _band(planes[1], top, bottom, rotation, 0)
+        columns = None
+        if rotation is not None:
+            box = alpha.getbbox()
+            columns = (box[0], box[2]) if box else (0, 0)
+        rgb = _band(planes[0], top, bottom, rotation, (0, 0, 0), columns)
+        if bg is None:
+            return rgb, alpha
+        cut = rgb.convert("RGBA")
+        cut.putalpha(alpha)
+        out = Image.alpha_composite(Image.new("RGBA", cut.size, bg), cut)
+        return out.convert("RGB"), out.getchannel("A")
+
+    return band
+
+
+def _hidden_blank(rgb: Image.Image, alpha: Image.Image) -> None:
+    """Black under alpha 0: hidden colour costs bytes and time (WEBP's RGBA encoder does the same)."""
+    rgb.paste((0, 0, 0), mask=alpha.point(_ZERO_ONLY))
+
+
+_ZERO_ONLY = [255] + [0] * 255
 
 
 def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
                    icc_profile: bytes | None, progress: Progress) -> RenderResult:
-    """[rgb, mask] → WEBP cut-out, taking ownership so each plane is freed once it is no longer needed.
+    """[rgb, mask] → WEBP or PNG cut-out, taking ownership so each plane is freed once it is no longer
+    needed.
 
-    Rotating the planes apart is exact: Pillow interpolates RGBA's channels independently, and
-    the cut-out's fill (0, 0, 0, 0) is black colour under a zero alpha.
+    PNG (removal.png) and, with libwebp reachable (removal.webp), WEBP are written band by band, each band
+    cropped (or, for an arbitrary angle, rotated: Pillow's own affine rotation, band by band) from
+    the two planes; the planes are dropped before the encode itself. Rotating the planes apart is
+    exact: Pillow interpolates RGBA's channels independently, and the cut-out's fill (0, 0, 0, 0)
+    is black colour under a zero alpha.
     """
     source, mask = planes
     planes.clear()
     if source.size != size:
         source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    turns = options.angle % 360
+    exact = turns == 180 or (turns in (90, 270) and (options.expand or source.width == source.height))
+    if options.format == "png" or webp.available():
+        if exact:
+            source, mask = _rotate(source, turns, True, 0), _rotate(mask, turns, True, 0)
+        rotation = _rotation(source.size, options.angle, options.expand) if turns and not exact else None
+        out_size = rotation[0] if rotation else source.size
+        held = [source, mask]
+        del source, mask
+        if progress:
+            progress("encoding")
+        if options.format == "png":
+            icc_chunk = png_iccp_chunk(icc_profile) if icc_profile else None
+            data = png_encode_strips(out_size, _bands(held, rotation, options.bg_color), icc_chunk=icc_chunk,
+                                     release=held.clear)
+        elif rotation is None and options.bg_color is None:
+            # The encoder's alpha plane is the mask itself: one full-size copy fewer (100 MP: 100 MB).
+            alpha = np.array(held.pop())
+            data = webp.encode_strips(out_size, partial(_crop_band, held[0]),
+                                      quality=WEBP_SETTINGS["quality"], method=WEBP_SETTINGS["method"],
+                                      icc_profile=icc_profile, release=held.clear, alpha=alpha)
+        else:
+            data = webp.encode_strips(out_size, _bands(held, rotation, options.bg_color),
+                                      quality=WEBP_SETTINGS["quality"],
+                                      method=WEBP_SETTINGS["method"], icc_profile=icc_profile,
+                                      release=held.clear)
+        return RenderResult(data=data, content_type=CONTENT_TYPES[options.format], width=out_size[0],
+                            height=out_size[1], format=options.format)
     source = _rotate(source, options.angle, options.expand, (0, 0, 0))
     mask = _rotate(mask, options.angle, options.expand, 0)
-    # Hidden colour costs bytes and time; WEBP's own RGBA encoder blanks it the same way.
-    source.paste((0, 0, 0), mask=mask.point(lambda v: 255 if v == 0 else 0))
+    _hidden_blank(source, mask)
     width, height = source.size
     planes += [source, mask]
     del source, mask
@@ -209,7 +345,7 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     size = size or output_size(source.size, options)  # given when the source was decoded smaller
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
-    if _planes_apply(source, options):
+    if _planes_apply(source, options, size):
         planes += [source, mask]
         del source, mask
         return _render_planes(planes, size, options, icc_profile=icc_profile, progress=progress)

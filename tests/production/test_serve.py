@@ -93,3 +93,29 @@ def test_it_refuses_to_start_with_a_model_setting_it_cannot_serve(tmp_path, vari
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith(message.format(float_only=float_only))
     assert "Traceback" not in done.stderr
+
+
+def test_it_starts_on_the_float_model_with_one_warning_when_the_int8_file_is_missing(tmp_path):
+    """MODEL_PRECISION unset asks for int8 where it was built; a machine where its build failed (or
+    that has only the float file) still serves, on float, and says so once."""
+    from django.conf import settings
+
+    from tests.production.conftest import Deployment
+
+    float_only = tmp_path / "models"
+    float_only.mkdir()
+    (float_only / "u2netp.onnx").symlink_to(segment.model_home() / "u2netp.onnx")
+    deployment = Deployment(tmp_path, settings.REDIS_URL)
+    deployment.env.update(U2NET_HOME=str(float_only))
+    deployment.env.pop("MODEL_PRECISION", None)
+    deployment.manage("migrate", "--noinput", "-v", "0")
+    try:
+        deployment.serve()
+    finally:
+        deployment.stop()
+    (log,) = tmp_path.glob("server-*.log")
+    lines = log.read_text().splitlines()
+    warnings = [line for line in lines if "int8 variant" in line]
+    assert len(warnings) == 1, lines
+    assert '"WARNING"' in warnings[0] and f"{float_only}/u2netp-int8-v2.xml is missing" in warnings[0]
+    assert any('"precision": "f32"' in line and "pipeline workers" in line for line in lines), lines

@@ -249,9 +249,11 @@ def test_it_rotates_a_cutout_on_the_plane_path_like_the_rgba_path(chelsea_jpeg, 
 
 def test_it_encodes_a_large_cutout_one_plane_after_the_other_into_the_same_bytes(monkeypatch, chelsea_jpeg):
     """Below LARGE_IMAGE_PIXELS colour and alpha are encoded side by side, above it one after the
-    other (memory): the same file either way."""
-    from removal import encode, render
+    other (memory): the same file either way. (The fallback path, where libwebp cannot be loaded
+    through ctypes: removal.webp otherwise.)"""
+    from removal import encode, render, webp
 
+    monkeypatch.setattr(webp, "_lib", None)
     sides = []
     real = encode.webp_encode_planes
     monkeypatch.setattr(render, "webp_encode_planes",
