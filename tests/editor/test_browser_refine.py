@@ -41,9 +41,8 @@ def test_it_shows_what_refinement_did(page, asgi_server, alice, quality_dir, mon
     expect(editor).to_have_attribute("data-socket", "open")
     note = page.get_by_test_id("refine-note")
 
+    page.get_by_label("Refine edges (hair, fur)").check()  # before the file: choosing it starts the work
     page.set_input_files("#file-input", str(quality_dir / "am_GT19_image.png"))  # a pumpkin: a right mask
-    page.get_by_label("Refine edges (hair, fur)").check()
-    page.get_by_test_id("upload").click()
     expect(page.get_by_test_id("stage")).to_have_text("Done", timeout=180_000)
     expect(note).to_have_text("Edges refined")
     stages = editor.get_attribute("data-last-stages")
