@@ -8,19 +8,18 @@ editor's retention (EDITOR_RETENTION_DAYS, `manage.py jobs_purge`).
 
 import io
 import zipfile
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import PurePosixPath
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from billing.grants import credits_grant
-from core.storage import files_delete
 from editor.errors import JobNotReady, ReportConsentMissing, ReportNoteTooLong
 from editor.models import Job, Report
+from editor.services import expired_delete
 
 NOTE_MAX = 2000
 
@@ -86,11 +85,4 @@ def reports_zip(*, reports) -> bytes:
 
 def reports_purge(*, now: datetime | None = None, days: int | None = None) -> int:
     """Delete reports (rows and copies) older than the editor's retention. Returns how many."""
-    days = settings.EDITOR_RETENTION_DAYS if days is None else days
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    purged = 0
-    for report in Report.objects.filter(created_at__lt=cutoff).iterator():
-        files_delete(report.storage_names)
-        report.delete()
-        purged += 1
-    return purged
+    return expired_delete(Report.objects.all(), now=now, days=days)

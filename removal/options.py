@@ -139,23 +139,14 @@ def _parse_angle(raw: str, errors: FieldErrors) -> float:
     return angle
 
 
-def _parse_refine(raw: str, errors: FieldErrors) -> str:
+def _parse_choice(field: str, raw: str, choices: tuple[str, ...], errors: FieldErrors) -> str:
+    """One of `choices` (case-insensitive; empty: the first, the default)."""
     value = raw.strip().lower()
     if not value:
-        return "none"
-    if value not in REFINE_MODES:
-        errors.add("refine", f"Invalid refine '{echo(raw)}'. Allowed values: {', '.join(REFINE_MODES)}")
-        return "none"
-    return value
-
-
-def _parse_quality(raw: str, errors: FieldErrors) -> str:
-    value = raw.strip().lower()
-    if not value:
-        return "normal"
-    if value not in QUALITIES:
-        errors.add("quality", f"Invalid quality '{echo(raw)}'. Allowed values: {', '.join(QUALITIES)}")
-        return "normal"
+        return choices[0]
+    if value not in choices:
+        errors.add(field, f"Invalid {field} '{echo(raw)}'. Allowed values: {', '.join(choices)}")
+        return choices[0]
     return value
 
 
@@ -213,11 +204,11 @@ def _options_read(fields: Mapping[str, str], errors: FieldErrors) -> RemovalOpti
     angle = _parse_angle(get("angle") or "", errors)
     expand = _parse_bool("expand", get("expand"), True, errors)
     return_base64 = _parse_bool("return_base64", get("return_base64"), False, errors)
-    refine = _parse_refine(get("refine") or "", errors)
+    refine = _parse_choice("refine", get("refine") or "", REFINE_MODES, errors)
     crop = _parse_bool("crop", get("crop"), False, errors)
     crop_margin, crop_margin_percent = _parse_margin(get("crop_margin") or "", errors)
     model = _parse_model(get("model") or "", errors)
-    quality = _parse_quality(get("quality") or "", errors)
+    quality = _parse_choice("quality", get("quality") or "", QUALITIES, errors)
     return RemovalOptions(
         format=fmt, width=width, height=height, exact_resize=exact_resize, mask=mask,
         bg_color=bg_color, angle=angle, expand=expand, return_base64=return_base64,
