@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import stripe
 
-from tests.live import free_port
+from tests.live import free_port, process_stop
 
 
 @contextmanager
@@ -57,12 +57,7 @@ def localstripe_running(log_path: Path) -> Iterator[str]:
                 time.sleep(0.1)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            process_stop(proc, timeout=10)
 
 
 def localstripe_webhook(url: str, *, name: str, target: str, secret: str) -> None:

@@ -12,7 +12,6 @@ is linked to the user as checkout.session.completed would link it; it sends invo
 the subscription, and a plan change is seen through the next invoice's line (its Plan = Price id).
 """
 
-import time
 
 import pytest
 import stripe
@@ -20,7 +19,7 @@ import stripe
 from billing.models import BillingAccount, LedgerEntry, StripeEvent, Subscription
 from tests.billing.conftest import WEBHOOK_SECRET
 from tests.billing.stripe_servers import localstripe_running, localstripe_webhook, stripe_at
-from tests.live import asgi_server
+from tests.live import asgi_server, poll_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,18 +46,10 @@ def localstripe(tmp_path, settings):
         yield Localstripe(url, log)
 
 
-def _until(check, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _deliveries(localstripe: Localstripe, event_type: str, count: int) -> None:
-    _until(lambda: localstripe.delivered(event_type) >= count,
+    poll_until(lambda: localstripe.delivered(event_type) >= count,
            f"{count} deliveries of {event_type}: {localstripe.log.read_text()[-2000:]}")
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.live import poll_until, process_stop
 from tests.production.conftest import ROOT, Deployment
 
 
@@ -56,12 +57,7 @@ def celery_worker_process(deployment, tmp_path):
                              "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
                             cwd=ROOT, env=deployment.env, stdout=log, stderr=subprocess.STDOUT)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    process_stop(proc)
     log.close()
 
 
@@ -116,14 +112,6 @@ def _worker_main(supervisor: subprocess.Popen, timeout: float = 60) -> int:
     raise AssertionError("no worker under the supervisor")
 
 
-def _wait_for(predicate, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -144,12 +132,7 @@ def supervised(deployment, tmp_path):
 
     yield start
     for proc, log in made:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        process_stop(proc, timeout=60)
         log.close()
 
 
@@ -166,7 +149,7 @@ def test_a_killed_worker_is_restarted_and_its_item_rerun_and_charged_once_well_w
     user_id, _key = deployment.user_create("carol@example.com")
     image = tmp_path / "big.png"
     _big_png(image)
-    _wait_for(lambda: _alive(redis_client), "the worker's heartbeat")
+    poll_until(lambda: _alive(redis_client), "the worker's heartbeat")
     first = _worker_main(supervisor)
     deployment.manage("shell", "-v", "0", "-c", (
         "from django.contrib.auth import get_user_model\n"
@@ -200,13 +183,13 @@ def test_a_killed_worker_is_restarted_and_its_item_rerun_and_charged_once_well_w
 def test_the_supervisor_gives_up_loudly_after_its_restarts_and_the_server_goes_on(supervised, redis_client):
     supervisor, log = supervised(WORKER_MAX_RESTARTS="1", WORKER_RESTART_BACKOFF="0.1")
     for _death in range(2):
-        _wait_for(lambda: _alive(redis_client), "the worker's heartbeat")
+        poll_until(lambda: _alive(redis_client), "the worker's heartbeat")
         worker = _worker_main(supervisor)
         redis_client.delete("cutout:workers:heartbeat")  # so the next wait sees the restarted one
         subprocess.run(["kill", "-KILL", str(worker)], check=True)
-        _wait_for(lambda worker=worker: not Path(f"/proc/{worker}").exists() or "celery" not in _cmdline(worker),
+        poll_until(lambda worker=worker: not Path(f"/proc/{worker}").exists() or "celery" not in _cmdline(worker),
                   "the worker's death")
-    _wait_for(lambda: "giving up" in log.read_text(), "the supervisor to give up")
+    poll_until(lambda: "giving up" in log.read_text(), "the supervisor to give up")
     text = log.read_text()
     assert "with_worker: the worker exited (signal SIGKILL); restart 1/1 in 0.1 s" in text
     assert ("with_worker: error: the worker exited (signal SIGKILL) after 1 restarts in a row; giving up: "
