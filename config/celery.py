@@ -7,7 +7,7 @@ Settings are Django's `CELERY_*` names (config/settings.py); tasks are found in 
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,25 +20,20 @@ app.autodiscover_tasks()
 
 @worker_process_init.connect
 def _model_load(**_kwargs) -> None:
-    """Each worker process loads the model once, before its first item (not per task)."""
+    """Each worker process loads the model once, before its first item (not per task), then warms the
+    matting solver on a thread (config.startup) while it takes items. The solver used to be loaded in
+    the main process before forking: a second before the worker's first heartbeat on every start.
+    Loading it synchronously in each child took longer, on a busy machine, than a new child was
+    given to come up; on a thread it is off that path too (tests/jobs/test_worker_killed.py)."""
     from django.conf import settings
 
+    from config.startup import solver_warm_up_start
     from removal.segment import warm_up
 
     warm_up(settings.REMBG_MODEL)
+    solver_warm_up_start()
 
 
 # The worker's heartbeat and its start-up take-back of orphaned tasks (jobs.worker). A bootstep, not
 # signals: it starts before the consumer takes a task, and stops on a warm and a cold shutdown alike.
 app.steps["worker"].add(WorkerLife)
-
-
-@worker_init.connect
-def _solver_load(**_kwargs) -> None:
-    """The matting solver's numba code (removal.jit), loaded and run once in the main process before
-    it forks: every prefork child inherits it. Loading it in each child took longer, on a busy
-    machine, than Celery waits for a new child to come up (worker_proc_alive_timeout, 4 s), so a
-    child replacing a killed one was killed in turn (tests/jobs/test_worker_killed.py)."""
-    from removal.refine import refine_warm_up
-
-    refine_warm_up()

@@ -3,6 +3,7 @@
 
 import logging
 import os
+import threading
 
 from django.conf import settings
 
@@ -35,5 +36,19 @@ def process_start() -> None:
     )
     if settings.WARM_UP:
         warm_up(settings.REMBG_MODEL)
-        refine_warm_up()  # the matting solver's numba code, loaded from var/numba (removal.jit)
-        log.info("process %s: model %s and the matting solver warmed up", os.getpid(), settings.REMBG_MODEL)
+        log.info("process %s: model %s warmed up", os.getpid(), settings.REMBG_MODEL)
+        solver_warm_up_start()
+
+
+def _solver_warm_up() -> None:
+    refine_warm_up()
+    log.info("process %s: the matting solver warmed up", os.getpid())
+
+
+def solver_warm_up_start() -> threading.Thread:
+    """The matting solver's numba code (loaded from var/numba, removal.jit) warmed on a thread: a
+    second of start-up the process serves through (issue 28's warm start). A refine=matting request
+    arriving meanwhile waits on the same import, for what is left of it; it never compiles."""
+    thread = threading.Thread(target=_solver_warm_up, name="cutout-solver-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -14,8 +14,11 @@ default place, __pycache__ inside site-packages, is lost with the venv and may b
 container: hence ours.
 """
 
+import hashlib
 import os
+import platform
 import sys
+from importlib import metadata
 from pathlib import Path
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "numba"
@@ -47,3 +50,42 @@ def jit_compile() -> Path:
 
     return path
 
+
+
+def _cpu_name() -> str:
+    """The CPU's model name and feature flags (numba's cache is per CPU): /proc/cpuinfo on Linux."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor()
+    wanted = [line for line in lines if line.startswith(("model name", "flags"))]
+    return "\n".join(sorted(set(wanted)))
+
+
+def jit_cache_key() -> str:
+    """What numba's cached code depends on, without importing numba or pymatting (which costs a
+    second even when the cache is warm): their versions, pymatting's files (path, size, mtime),
+    Python's version and the CPU."""
+    parts = [sys.version, _cpu_name()]
+    for name in ("numba", "llvmlite", "pymatting"):
+        parts.append(f"{name}=={metadata.version(name)}")
+    for file in sorted(metadata.files("pymatting") or [], key=str):
+        located = Path(str(file.locate()))
+        if located.suffix == ".py" and located.exists():
+            stat = located.stat()
+            parts.append(f"{located}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def jit_provision() -> tuple[Path, bool]:
+    """Compile the solver into the cache unless this exact set-up already did (a marker file named
+    by jit_cache_key()). Returns (cache directory, compiled now)."""
+    path = jit_cache_dir()
+    marker = path / f"compiled-{jit_cache_key()}"
+    if marker.exists():
+        return path, False
+    jit_compile()
+    for stale in path.glob("compiled-*"):
+        stale.unlink(missing_ok=True)
+    marker.touch()
+    return path, True

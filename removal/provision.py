@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from removal.config import int8_built, int8_paths, model_home
-from removal.jit import jit_compile
+from removal.jit import jit_provision
 
 MODEL_NAME = "u2netp"
 MODEL_FILE = "u2netp.onnx"
@@ -114,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     path, fresh = int8_provision(Path(args.home))
     print(f"{'built' if fresh else 'already present'}: {path}")
     started = time.monotonic()
-    cache = jit_compile()  # pymatting's numba functions: compiled once here, not on a first request
-    print(f"matting solver compiled: {cache} ({time.monotonic() - started:.1f} s)")
+    cache, fresh = jit_provision()  # pymatting's numba functions: compiled here, not on a first request
+    if fresh:
+        print(f"matting solver compiled: {cache} ({time.monotonic() - started:.1f} s)")
+    else:
+        print(f"already present: the matting solver in {cache}")
     return 0
 
 

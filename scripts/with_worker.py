@@ -28,7 +28,8 @@ POLL = 0.2  # seconds between two looks at the children
 def worker_command() -> list[str]:
     concurrency = os.environ.get("CELERY_DEV_CONCURRENCY", "1")
     return [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", concurrency, "--hostname", "dev@%h"]
+            "--concurrency", concurrency, "--hostname", "dev@%h",
+            "--without-mingle", "--without-gossip"]  # one worker: nobody to sync with (mingle waits 1 s)
 
 
 def _say(message: str) -> None:

@@ -2,11 +2,12 @@
 and a new process loads it from there instead of compiling it (issue 29's cold start)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from removal.jit import jit_cache_dir, jit_compile
+from removal.jit import jit_cache_dir, jit_cache_key, jit_compile
 
 ROOT = Path(__file__).resolve().parents[2]
 # In a fresh interpreter: numba's own counters say whether the solver's functions came from the cache.
@@ -37,3 +38,31 @@ def test_a_new_process_loads_the_solver_from_the_cache_instead_of_compiling_it()
     counts = {name: (int(hits), int(misses)) for name, hits, misses in
               (line.split() for line in done.stdout.splitlines())}
     assert counts == {"_cf_laplacian": (1, 0), "_ichol": (1, 0)}, counts
+
+
+MARKER_PROBE = """
+import sys
+from removal.jit import jit_provision
+path, fresh = jit_provision()
+print(fresh, "numba" in sys.modules, "pymatting" in sys.modules)
+"""
+
+
+def test_provisioning_again_trusts_its_marker_and_imports_nothing_heavy(tmp_path):
+    """`make run` provisions on every start: with the solver already compiled for this exact set-up
+    it must not import numba and pymatting (a second of a warm start, issue 28)."""
+    cache = tmp_path / "numba"
+    shutil.copytree(jit_cache_dir(), cache)  # compiled by `make model`: loading it is quick
+    for marker in cache.glob("compiled-*"):
+        marker.unlink()
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+
+    def provision() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", MARKER_PROBE], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert provision() == ["True", "True", "True"]  # no marker: the solver is compiled (or loaded)
+    assert [marker.name for marker in cache.glob("compiled-*")] == [f"compiled-{jit_cache_key()}"]
+    assert provision() == ["False", "False", "False"]
