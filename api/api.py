@@ -1,8 +1,9 @@
-"""The one NinjaAPI: /rmbg, /api/rmbg, /api/membership-usage, /api/models, /api/openapi, /api/docs."""
+"""The one NinjaAPI: /rmbg, /api/rmbg, /api/membership-usage, /api/models, /api/jobs, the reports of bad
+cut-outs, /api/openapi, /api/docs."""
 
 from ninja import NinjaAPI
 
-from api import jobs, models, rmbg, usage
+from api import jobs, models, reports, rmbg, usage
 from api.errors import install_error_handlers
 
 api = NinjaAPI(
@@ -24,3 +25,4 @@ api.add_router("", rmbg.router)
 api.add_router("", usage.router)
 api.add_router("", models.router)
 api.add_router("", jobs.router)
+api.add_router("", reports.router)
