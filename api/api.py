@@ -14,7 +14,9 @@ api = NinjaAPI(
         "Background removal compatible with the rembg.com API. Press **Authorize** once, enter "
         "your API key under `ApiKey` (created in your profile; a `ck_test_…` key is free), and "
         "try `POST /rmbg` with just a file: every other field is optional. The same "
-        "authorization serves `GET /api/membership-usage`."
+        "authorization serves `GET /api/membership-usage`, the batch jobs, and the reports of a bad cut-out "
+        "(`POST /rmbg/report` by the request's Idempotency-Key, `POST /api/jobs/{id}/items/{index}/report`): "
+        "with your consent, the image and its result go to the operators."
     ),
     urls_namespace="api",
     openapi_url="/api/openapi",

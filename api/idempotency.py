@@ -193,8 +193,9 @@ def _material_store(base: str, body_name: str, response: HttpResponse, material:
     if response.content != material.result:
         result = default_storage.save(f"{base}.result{_extension(material.result_content_type)}",
                                       ContentFile(material.result))
-    return {"original": original, "original_name": material.original_name, "original_url": material.original_url,
-            "result": result, "result_content_type": material.result_content_type, "options": material.options}
+    return {"original": original, "original_name": material.original_name,
+            "original_url": material.original_url, "result": result,
+            "result_content_type": material.result_content_type, "options": material.options}
 
 
 def _store(claim: _Claim, fingerprint: str, response: HttpResponse) -> None:

@@ -27,7 +27,8 @@ class ReportOut(Schema):
     status: str = Field(description='"received": the operators will look at it')
 
 
-ERRORS_REPORT = {code: ErrorOut for code in (400, 401, 403, 404, 409, 429, 500, 503)}
+ERRORS_REPORT = {code: ErrorOut for code in (400, 401, 403, 404, 429, 500, 503)}
+ERRORS_ITEM_REPORT = ERRORS_REPORT | {409: ErrorOut}  # the item has no result (yet)
 _CONSENT = {"type": "boolean", "description": "Required, true: you agree to send the image and its cut-out "
                                               "to the operators"}
 _NOTE = {"type": "string", "maxLength": NOTE_MAX, "description": "What is wrong (optional)"}
@@ -58,7 +59,7 @@ def _received(report: Report) -> JsonResponse:
 
 
 @router.post("/api/jobs/{job_id}/items/{index}/report", auth=key_or_token(),
-             response={201: ReportOut} | ERRORS_REPORT, openapi_extra=_openapi({}),
+             response={201: ReportOut} | ERRORS_ITEM_REPORT, openapi_extra=_openapi({}),
              summary="Report a bad cut-out of a batch item", operation_id="jobs_item_report")
 def jobs_item_report(request, job_id: str, index: int):
     """Sends the item's result and its uploaded image (an `image_url` item: the URL) to the operators."""
@@ -73,7 +74,8 @@ def jobs_item_report(request, job_id: str, index: int):
              openapi_extra=_openapi({"idempotency_key": {
                  "type": "string", "description": "The Idempotency-Key header of the POST /rmbg request "
                                                   "(its result is kept 24 h)"}}),
-             summary="Report a bad cut-out of POST /rmbg (by its Idempotency-Key)", operation_id="rmbg_report")
+             summary="Report a bad cut-out of POST /rmbg (by its Idempotency-Key)",
+             operation_id="rmbg_report")
 def rmbg_result_report(request):
     """Sends the request's image and its result to the operators. Test keys' cut-outs cannot be reported."""
     ratelimit.ratelimit_check(caller=request.auth)  # a report is a request like any other

@@ -28,9 +28,9 @@ def rmbg_report(*, caller, idempotency_key: str, consent: bool, note: str) -> Re
     if caller.test_mode:
         raise ReportTestKey()
     record = record_done(caller=caller, operation="rmbg", key=idempotency_key)
-    kept = record.get("report") if record else None
-    if not kept:
+    if record is None or not record.get("report"):
         raise RmbgResultNotFound()
+    kept = record["report"]
     return report_create(
         user_id=caller.user.pk, source=Report.Source.RMBG, source_ref=record["id"], original=kept["original"],
         original_name=kept["original_name"], original_url=kept["original_url"], result=kept["result"],

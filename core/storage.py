@@ -82,7 +82,7 @@ def files_delete(names) -> None:
 
 def expired_delete(rows, *, now: datetime | None = None, days: int | None = None) -> int:
     """Delete the `rows` (with `created_at` and `storage_names`) older than the editor's retention
-    (EDITOR_RETENTION_DAYS, or `days`), their files first: editor jobs and cut-out reports. Returns how many."""
+    (EDITOR_RETENTION_DAYS, or `days`), files first: editor jobs and cut-out reports. Returns how many."""
     days = settings.EDITOR_RETENTION_DAYS if days is None else days
     cutoff = (now or timezone.now()) - timedelta(days=days)
     purged = 0

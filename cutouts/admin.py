@@ -10,7 +10,6 @@ from django.utils.safestring import mark_safe
 from cutouts import reports
 from cutouts.models import Report
 
-
 # One image of a report, over a checkerboard (the mask and the cut-out have transparent parts).
 _FIGURE = ('<figure style="margin:0"><img src="{}" alt="{}" style="max-width:320px;max-height:320px;'
            'background:repeating-conic-gradient(#dfe3ea 0 25%,#fff 0 50%) 0 0/20px 20px">'

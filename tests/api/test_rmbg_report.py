@@ -102,3 +102,17 @@ def test_the_kept_original_goes_with_the_stored_answer(live_api, alice, api_key_
     assert idempotency_purge(now=later) == 2  # the answer and its original
     _shards, files = default_storage.listdir("idempotency")
     assert files == [] and all(default_storage.listdir(f"idempotency/{s}")[1] == [] for s in _shards)
+
+
+def test_the_api_reference_documents_both_reports(live_api):
+    spec = httpx.get(f"{live_api}/api/openapi", timeout=30).json()
+    for path in ("/rmbg/report", "/api/jobs/{job_id}/items/{index}/report"):
+        post = spec["paths"][path]["post"]
+        form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert "consent" in form["required"] and form["properties"]["note"]["maxLength"] == 2000
+        assert post["requestBody"]["content"]["application/json"]["schema"] == form
+        assert {"201", "400", "401", "403", "404"} <= set(post["responses"])
+        assert post["security"] == [{"ApiKey": []}, {"BearerToken": []}]
+    assert "idempotency_key" in spec["paths"]["/rmbg/report"]["post"]["requestBody"]["content"][
+        "multipart/form-data"]["schema"]["required"]
+    assert "/rmbg/report" in spec["info"]["description"]
