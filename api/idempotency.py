@@ -13,7 +13,9 @@ Why Redis for the record and not the database: the claim must be one atomic step
 processes (SET NX), expiry is native (no sweeper for records), and Redis already gates every
 charge, so an outage refuses the request (503) exactly as billing does. The body itself can
 be megabytes: it goes to the default storage (files or S3) under `idempotency/`, and
-`manage.py idempotency_purge` deletes bodies older than the TTL.
+`manage.py idempotency_purge` deletes bodies older than the TTL. A /rmbg answer also keeps its original
+image (and, for a JSON answer, the result image) beside the body, under the same purge, so the caller
+can report a bad cut-out by key (POST /rmbg/report).
 
 The check runs before the short-term rate limit: a replay or a 409 costs no request quota.
 """
@@ -21,10 +23,12 @@ The check runs before the short-term rate limit: a replay or a 409 costs no requ
 import hashlib
 import json
 import logging
+import mimetypes
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -33,6 +37,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.text import get_valid_filename
 
 from api.response_shape import json_wanted
 from billing import redis_client as rc
@@ -72,6 +77,26 @@ class IdempotencyKeyReused(DomainError):
 class _Claim:
     redis_key: str
     value: str  # the exact "running" record we wrote, so only we release it
+
+
+@dataclass(frozen=True)
+class ReportMaterial:
+    """What a report of this answer needs later: kept beside the stored body (POST /rmbg/report)."""
+
+    original: bytes
+    original_name: str
+    result: bytes
+    result_content_type: str
+    options: dict[str, str] = field(default_factory=dict)
+    original_url: str = ""
+
+
+_MATERIAL = "_idempotency_report_material"
+
+
+def report_material_attach(response: HttpResponse, material: ReportMaterial) -> None:
+    """Ask `idempotent` to keep `material` with the answer when the request carried a key."""
+    setattr(response, _MATERIAL, material)
 
 
 def caller_scope(caller) -> str:
@@ -156,13 +181,34 @@ def _release(claim: _Claim) -> None:
     rc.call(lambda r: r.eval(_RELEASE, 1, claim.redis_key, claim.value))
 
 
+def _extension(content_type: str) -> str:
+    return mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+
+
+def _material_store(base: str, body_name: str, response: HttpResponse, material: ReportMaterial) -> dict:
+    """The original (and the result, when the body is JSON rather than the image) beside the body."""
+    suffix = PurePosixPath(get_valid_filename(material.original_name) or "x").suffix.lower()[:8]
+    original = default_storage.save(f"{base}.original{suffix}", ContentFile(material.original))
+    result = body_name
+    if response.content != material.result:
+        result = default_storage.save(f"{base}.result{_extension(material.result_content_type)}",
+                                      ContentFile(material.result))
+    return {"original": original, "original_name": material.original_name,
+            "original_url": material.original_url, "result": result,
+            "result_content_type": material.result_content_type, "options": material.options}
+
+
 def _store(claim: _Claim, fingerprint: str, response: HttpResponse) -> None:
     digest = claim.redis_key.rsplit(":", 1)[1]
-    name = default_storage.save(f"{STORAGE_DIR}/{digest[:2]}/{digest}-{uuid.uuid4().hex[:8]}",
+    base = f"{STORAGE_DIR}/{digest[:2]}/{digest}-{uuid.uuid4().hex[:8]}"
+    name = default_storage.save(f"{base}{_extension(response.get('Content-Type', ''))}",
                                 ContentFile(response.content))
     headers = [(name_, value) for name_, value in response.items()]
     record = {"state": "done", "fp": fingerprint, "status": response.status_code, "headers": headers,
-              "name": name}
+              "name": name, "id": json.loads(claim.value)["id"]}
+    material = getattr(response, _MATERIAL, None)
+    if material is not None and response.status_code == 200:
+        record["report"] = _material_store(base, name, response, material)
     rc.call(lambda r: r.set(claim.redis_key, json.dumps(record), ex=settings.IDEMPOTENCY_TTL))
 
 
@@ -174,6 +220,15 @@ def _replay(record: dict) -> HttpResponse:
         response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
+
+
+def record_done(*, caller, operation: str, key: str) -> dict | None:
+    """The caller's finished record of `key` for `operation`, scoped exactly as a replay is; else None."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    redis_key = rc.idempotency_key(operation=operation, scope=caller_scope(caller), digest=digest)
+    stored = rc.call(lambda r: r.get(redis_key))
+    record = json.loads(stored) if stored else None
+    return record if record and record["state"] == "done" else None
 
 
 def idempotency_purge(*, now: datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from ninja import Router
 
 from api.auth import key_token_or_anonymous
-from api.idempotency import idempotent
+from api.idempotency import ReportMaterial, idempotent, report_material_attach
 from api.image_source import image_source_read
 from api.response_shape import response_shape
 from api.rmbg_openapi import RMBG_OPENAPI
@@ -70,4 +70,10 @@ async def _rmbg(request, caller):
     if delivered.test_mode:
         response[TEST_MODE_HEADER] = "true"
     _subject_headers(response, delivered.cutout)
-    return response_shape(request, response)  # raw bytes, or JSON when Accept asks for it only
+    shaped = response_shape(request, response)  # raw bytes, or JSON when Accept asks for it only
+    if caller.user is not None and not delivered.test_mode:  # reportable by key later: POST /rmbg/report
+        report_material_attach(shaped, ReportMaterial(
+            original=source.data, original_name=source.filename, original_url=source.image_url or "",
+            result=result.data, result_content_type=result.content_type,
+            options={name: value for name, value in source.fields.items() if name != "image_url"}))
+    return shaped

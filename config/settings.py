@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "api",
     "editor",
     "jobs",
+    "cutouts",
 ]
 
 MIDDLEWARE = [

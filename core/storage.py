@@ -7,11 +7,13 @@ Objects are private (`default_acl="private"`); the editor hands its owner a shor
 
 import functools
 import logging
+from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -76,3 +78,16 @@ def files_delete(names) -> None:
             default_storage.delete(name)
         except OSError:
             log.warning("could not delete %s", name, exc_info=True)
+
+
+def expired_delete(rows, *, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the `rows` (with `created_at` and `storage_names`) older than the editor's retention
+    (EDITOR_RETENTION_DAYS, or `days`), files first: editor jobs and cut-out reports. Returns how many."""
+    days = settings.EDITOR_RETENTION_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    purged = 0
+    for row in rows.filter(created_at__lt=cutoff).iterator():
+        files_delete(row.storage_names)
+        row.delete()
+        purged += 1
+    return purged

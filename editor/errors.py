@@ -43,16 +43,6 @@ class RendersInFlight(EditorError):
         super().__init__(headers={"Retry-After": "1"})
 
 
-class ReportConsentMissing(EditorError):
-    status = 400
-    message = "Tick the box to agree to send this image and its cut-out to the operators."
-
-
-class ReportNoteTooLong(EditorError):
-    status = 400
-    message = "The note is too long (2000 characters at most)."
-
-
 def _action(exc: Exception) -> dict | None:
     if isinstance(exc, NoCreditsLeft):
         return {"href": PRICING_URL, "label": "Buy more credits"}

@@ -26,7 +26,7 @@ from accounts.errors import EmailNotVerified
 from accounts.services import Caller, client_ip, email_is_verified
 from billing import ratelimit
 from core.errors import processing_failed
-from core.storage import files_delete
+from core.storage import expired_delete, files_delete
 from cutouts.service import Cutout, cutout_charged, cutout_rerender
 from editor.errors import JobNotReady, RendersInFlight, RenderTimedOut
 from editor.models import Job
@@ -259,19 +259,6 @@ async def _rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], r
 def jobs_purge(*, now: datetime | None = None, days: int | None = None) -> int:
     """Delete jobs (rows and files) older than the retention period. Returns how many."""
     return expired_delete(Job.objects.all(), now=now, days=days)
-
-
-def expired_delete(rows, *, now: datetime | None = None, days: int | None = None) -> int:
-    """Delete the `rows` (with `created_at` and `storage_names`) older than the editor's retention
-    (EDITOR_RETENTION_DAYS, or `days`), their files first. Returns how many."""
-    days = settings.EDITOR_RETENTION_DAYS if days is None else days
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    purged = 0
-    for row in rows.filter(created_at__lt=cutoff).iterator():
-        files_delete(row.storage_names)
-        row.delete()
-        purged += 1
-    return purged
 
 
 def job_delete(*, job: Job) -> None:

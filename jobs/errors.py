@@ -23,3 +23,10 @@ class QueueUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "5"})
+
+
+class ItemNotFound(DomainError):
+    """No item at this index in the caller's job."""
+
+    status = 404
+    message = "Item not found"

@@ -17,13 +17,14 @@ def test_it_keeps_the_answer_in_the_bucket_replays_it_and_purges_it(client, alic
     key = api_key_for(alice)
     first = post(client, photo_jpeg, key=key, idem="order-s3", fields=[("format", "png")])
     assert first.status_code == 200
-    [stored] = bucket.keys("idempotency/")
-    assert bucket.read(stored) == first.content
+    stored = sorted(bucket.keys("idempotency/"))  # the answer, and the original kept for a report
+    assert [bucket.read(name) for name in stored] == [photo_jpeg, first.content]
+    assert stored[0].endswith(".original.jpg") and stored[1].endswith(".png")
     again = post(client, photo_jpeg, key=key, idem="order-s3", fields=[("format", "png")])
     assert (again.status_code, again["Idempotent-Replayed"], again.content) == (200, "true", first.content)
     assert charges(alice) == 1
 
     assert idempotency_purge() == 0  # still within its TTL
-    assert bucket.keys("idempotency/") == [stored]
-    assert idempotency_purge(now=datetime.now(UTC) + timedelta(days=3)) == 1
+    assert sorted(bucket.keys("idempotency/")) == stored
+    assert idempotency_purge(now=datetime.now(UTC) + timedelta(days=3)) == 2
     assert bucket.keys() == []

@@ -61,7 +61,7 @@ def test_it_answers_as_the_spec_says():
     so random bytes that fit it are rightly refused with a declared 400."""
     schema = schemathesis.openapi.from_wsgi("/api/openapi", get_wsgi_application())
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9  # rmbg, its /api alias, membership-usage, models, and the five of batch jobs
+    assert len(operations) == 11  # rmbg, its /api alias, membership-usage, models, the five of batch jobs, two reports
     calls = []
 
     for operation in operations:

@@ -326,7 +326,7 @@ def test_the_size_arithmetic_is_the_servers(editor):
 
 
 def test_reporting_a_bad_cut_out_asks_for_consent(editor, tmp_path):
-    from editor.models import Report
+    from cutouts.models import Report
 
     page = editor
     _process(page, _photo(tmp_path))

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing.models import LedgerEntry
 from billing.usage import membership_usage
-from editor.models import Report
+from cutouts.models import Report
 
 from .conftest import job_processed, logged_in
 
@@ -53,33 +53,33 @@ def test_it_keeps_copies_that_outlive_the_job(funded_alice, bob, job):
     response = _report(logged_in(funded_alice), job, consent="true", note="  the hair is cut off  ")
     assert response.status_code == 201 and response.json()["status"] == "received"
     report = Report.objects.get(pk=response.json()["id"])
-    assert (report.user, report.job, report.note, report.original_name) == (funded_alice, job, "the hair is cut off",
-                                                                            job.original_name)
+    assert (report.user, report.source, report.source_ref, report.note, report.original_name) == (
+        funded_alice, "editor", str(job.pk), "the hair is cut off", job.original_name)
     assert report.options == job.options
     assert len(report.storage_names) == 3 and not set(report.storage_names) & set(job.storage_names)
     for mine, theirs in ((report.original, job.original), (report.mask, job.mask), (report.result, job.result)):
         assert default_storage.open(mine).read() == default_storage.open(theirs).read()
     logged_in(funded_alice).post(f"/editor/jobs/{job.pk}/delete/")  # discarding the job keeps the report
     report.refresh_from_db()
-    assert report.job is None and all(default_storage.exists(name) for name in report.storage_names)
+    assert all(default_storage.exists(name) for name in report.storage_names)
 
 
 def test_the_operators_review_refund_once_and_export(client, funded_alice, job, operator):
     report_id = _report(logged_in(funded_alice), job, consent="true", note="edges").json()["id"]
     prepaid = membership_usage(user_id=funded_alice.pk)["prepaidCredits"]
     client.force_login(operator)
-    listing = client.get("/admin/editor/report/").content.decode()
-    assert job.original_name in listing and "/admin/editor/report/add/" not in listing
-    page = client.get(f"/admin/editor/report/{report_id}/change/").content.decode()
+    listing = client.get("/admin/cutouts/report/").content.decode()
+    assert job.original_name in listing and "/admin/cutouts/report/add/" not in listing
+    page = client.get(f"/admin/cutouts/report/{report_id}/change/").content.decode()
     for kind in ("original", "mask", "result"):
-        url = f"/admin/editor/report/{report_id}/file/{kind}/"
+        url = f"/admin/cutouts/report/{report_id}/file/{kind}/"
         assert f'src="{url}"' in page  # side by side
         assert client.get(url).status_code == 200
-    assert client.get(f"/admin/editor/report/{report_id}/file/thumbnail/").status_code == 404
-    assert logged_in(funded_alice).get(f"/admin/editor/report/{report_id}/file/original/").status_code == 302
+    assert client.get(f"/admin/cutouts/report/{report_id}/file/thumbnail/").status_code == 404
+    assert logged_in(funded_alice).get(f"/admin/cutouts/report/{report_id}/file/original/").status_code == 302
 
     def act(action):
-        return client.post("/admin/editor/report/", {"action": action, "_selected_action": [report_id]})
+        return client.post("/admin/cutouts/report/", {"action": action, "_selected_action": [report_id]})
 
     act("mark_reviewed")
     report = Report.objects.get(pk=report_id)

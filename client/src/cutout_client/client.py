@@ -257,6 +257,20 @@ class Client(_Base):
             attempt += 1
 
 
+    # --- reports of bad cut-outs ----------------------------------------------------------------
+
+    def report(self, *, consent: bool, note: str = "", idempotency_key: str | None = None,
+               job_id: str | None = None, index: int | None = None) -> dict:
+        """Send a bad cut-out to the operators: a `remove_background` result made with
+        `idempotency_key` (kept 24 h), or a batch item (`job_id`, `index`). `consent` must be True:
+        you agree to send the image and its result. Returns {"id", "status": "received"}."""
+        if (idempotency_key is None) == (job_id is None or index is None):
+            raise ConfigurationError("pass idempotency_key, or job_id and index")
+        body: dict[str, Any] = {"consent": consent, "note": note}
+        if idempotency_key is not None:
+            return self._send_json("POST", "/rmbg/report", json=body | {"idempotency_key": idempotency_key})
+        return self._send_json("POST", f"/api/jobs/{job_id}/items/{index}/report", json=body)
+
     # --- batch jobs (POST/GET/DELETE /api/jobs) ---------------------------------------------------
 
     def jobs_submit(self, images: Iterable[str | os.PathLike | tuple[str, bytes]], *,

@@ -5,7 +5,7 @@ Run it daily from cron or a scheduler: `python manage.py jobs_purge`.
 
 from django.core.management.base import BaseCommand
 
-from editor.reports import reports_purge
+from cutouts.reports import reports_purge
 from editor.services import jobs_purge
 
 

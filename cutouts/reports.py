@@ -1,9 +1,11 @@
-"""Reports of bad cut-outs: a user sends a job's original, mask and result (with consent and an
-optional note) to an operator queue in the admin, to review, export with the masks as a set, and
-refund the credit if the operator chooses (a ledger grant, recorded once).
+"""Reports of bad cut-outs: a user sends a result and its original (and the editor's mask), with consent
+and an optional note, to an operator queue in the admin, to review, export as a set, and refund the
+credit if the operator chooses (a ledger grant, recorded once).
 
-Reports are copies under `reports/<id>/`: discarding the job keeps the report whole; they follow the
-editor's retention (EDITOR_RETENTION_DAYS, `manage.py jobs_purge`).
+Every caller (the editor's button, a batch item, an Idempotency-Key'd /rmbg answer) passes the storage
+names of what it kept; the report copies them under `reports/<id>/`, so discarding the job or the
+answer's expiry keeps the report whole. Reports follow the editor's retention (EDITOR_RETENTION_DAYS,
+`manage.py jobs_purge`).
 """
 
 import io
@@ -17,11 +19,17 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from billing.grants import credits_grant
-from editor.errors import JobNotReady, ReportConsentMissing, ReportNoteTooLong
-from editor.models import Job, Report
-from editor.services import expired_delete
+from core.storage import expired_delete
+from cutouts.errors import ReportConsentMissing, ReportNoResult, ReportNoteTooLong
+from cutouts.models import Report
 
 NOTE_MAX = 2000
+CONSENT_VALUES = ("true", "1", "yes", "on")
+
+
+def consent_parse(value) -> bool:
+    """A form's or JSON's consent: true, "true", "1", "yes", "on" (a ticked checkbox)."""
+    return value is True or str(value).strip().lower() in CONSENT_VALUES
 
 
 def _copy(name: str, report_id, kind: str) -> str:
@@ -30,20 +38,29 @@ def _copy(name: str, report_id, kind: str) -> str:
         return default_storage.save(f"reports/{report_id}/{kind}{suffix}", ContentFile(handle.read()))
 
 
-def report_create(*, job: Job, consent: bool, note: str = "") -> Report:
-    """The job's current original, mask and result, copied for the operators."""
+def report_check(*, consent: bool, note: str) -> str:
+    """The user's consent and note, refused before anything is looked up; the note as kept."""
     if not consent:
         raise ReportConsentMissing()
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise ReportNoteTooLong()
-    if job.stage != Job.Stage.DONE or not job.result or not job.original:
-        raise JobNotReady()
-    report = Report(user_id=job.user_id, job=job, note=note, options=job.options,
-                    original_name=job.original_name, result_content_type=job.result_content_type)
-    report.original = _copy(job.original, report.id, "original")
-    report.result = _copy(job.result, report.id, "result")
-    report.mask = _copy(job.mask, report.id, "mask") if job.mask else ""
+    return note
+
+
+def report_create(*, user_id: int, source: str, source_ref: str, result: str, result_content_type: str,
+                  original: str = "", mask: str = "", original_name: str = "", original_url: str = "",
+                  options: dict | None = None, consent: bool, note: str = "") -> Report:
+    """Copy the stored `original`, `mask` and `result` (storage names) for the operators."""
+    note = report_check(consent=consent, note=note)
+    if not result:
+        raise ReportNoResult()
+    report = Report(user_id=user_id, source=source, source_ref=source_ref, note=note, options=options or {},
+                    original_name=original_name[:255], original_url=original_url,
+                    result_content_type=result_content_type)
+    report.original = _copy(original, report.id, "original") if original else ""
+    report.result = _copy(result, report.id, "result")
+    report.mask = _copy(mask, report.id, "mask") if mask else ""
     report.save()
     return report
 
@@ -78,11 +95,12 @@ def reports_zip(*, reports) -> bytes:
                 if name:
                     with default_storage.open(name, "rb") as handle:
                         archive.writestr(f"{report.pk}/{kind}{PurePosixPath(name).suffix}", handle.read())
-            about = f"file: {report.original_name}\noptions: {report.options}\nnote: {report.note}\n"
+            about = (f"source: {report.source} {report.source_ref}\nfile: {report.original_name}\n"
+                     f"url: {report.original_url}\noptions: {report.options}\nnote: {report.note}\n")
             archive.writestr(f"{report.pk}/report.txt", about)
     return buffer.getvalue()
 
 
 def reports_purge(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Delete reports (rows and copies) older than the editor's retention. Returns how many."""
+    """Delete reports (rows and copies) of every source older than the editor's retention."""
     return expired_delete(Report.objects.all(), now=now, days=days)
