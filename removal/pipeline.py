@@ -191,7 +191,8 @@ def warm_up(model: str = DEFAULT_MODEL) -> None:
         # Photo-sized: after a 640x480 warm-up the first 1.5 MP request took 1.6x the next one
         # in-process (issue 28; large buffers allocated for the first time), after this ~1.0x.
         for fmt, (width, height) in (("png", (1200, 1600)), ("webp", (640, 480))):
-            remove_background(photo(width, height), "warm-up.png", options_parse({"format": fmt}), model=model)
+            options = options_parse({"format": fmt})
+            remove_background(photo(width, height), "warm-up.png", options, model=model)
 
     with ThreadPoolExecutor(max_workers=1) as thread:
         thread.submit(run).result()
