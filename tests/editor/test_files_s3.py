@@ -1,6 +1,6 @@
 """The editor's files in S3 over HTTP (moto's server on loopback, the documented S3 settings): the
 original, mask, result and thumbnail are written there, the owner's downloads are redirected to
-presigned links that serve the same bytes over HTTP, and `jobs_purge` deletes the objects."""
+presigned links that serve the same bytes over HTTP, and `editor_purge` deletes the objects."""
 
 import io
 from datetime import timedelta
@@ -55,5 +55,5 @@ def test_another_user_gets_no_link(job, bob):
 def test_the_purge_command_deletes_the_objects(job, bucket, funded_alice):  # noqa: F811
     assert len(bucket.keys()) == 4
     EditorJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=30))
-    call_command("jobs_purge")
+    call_command("editor_purge")
     assert bucket.keys() == [] and not EditorJob.objects.filter(pk=job.pk).exists()
