@@ -101,7 +101,7 @@ def child(path: str) -> None:
     from removal.pipeline import remove_background
 
     data = Path(path).read_bytes()
-    segment.warm_up()
+    segment.session_warm_up()
     options = {"webp": options_parse({}), "png": options_parse({"format": "png"})}
     for fmt in options:  # warm-up: first allocations, onnxruntime's lazy initialisation
         remove_background(data, Path(path).name, options[fmt])

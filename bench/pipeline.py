@@ -98,7 +98,7 @@ def stages_main(photos: list[str], repeats: int) -> None:
     from removal import segment
     from removal.options import options_parse
 
-    segment.warm_up()
+    segment.session_warm_up()
     print(f"per-stage medians (ms) of {repeats} runs, one request at a time; load at start {_load()}")
     print(f"{'photo':<11} {'size':>10} {'fmt':<5}" + "".join(f"{s:>11}" for s in STAGES) + f"{'total':>9}")
     for photo in photos:
@@ -129,7 +129,7 @@ def _case_callable(case: str, data: bytes, name: str):
     from removal.options import options_parse
     from removal.pipeline import remove_background
 
-    segment.warm_up()
+    segment.session_warm_up()
     fmt, _, rest = case.partition(":")  # "webp", or "webp:w=1000" / "webp:w=1000:full" (--part smaller)
     fields = {"format": fmt}
     for item in rest.split(":"):

@@ -28,9 +28,9 @@ def _model_load(**_kwargs) -> None:
     from django.conf import settings
 
     from config.startup import solver_warm_up_start
-    from removal.segment import warm_up
+    from removal.segment import session_warm_up
 
-    warm_up(settings.REMBG_MODEL)
+    session_warm_up(settings.REMBG_MODEL)
     solver_warm_up_start()
 
 

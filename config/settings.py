@@ -298,7 +298,7 @@ USER_TOKEN_MAX_AGE = env_int("USER_TOKEN_MAX_AGE", 15 * 60, minimum=60)  # lifet
 
 # --- editor ---
 # Uploaded originals, masks and results of the browser editor are deleted after this many days
-# by `python manage.py jobs_purge` (run it daily).
+# by `python manage.py editor_purge` (run it daily).
 EDITOR_RETENTION_DAYS = env_int("EDITOR_RETENTION_DAYS", 7, minimum=1)
 # A free re-render (touch-ups, background, colour, size) is stopped after this many seconds (503); a
 # render still marked in flight twice as long after is taken as lost and the job renderable again.

@@ -5,7 +5,7 @@ credit if the operator chooses (a ledger grant, recorded once).
 Every caller (the editor's button, a batch item, an Idempotency-Key'd /rmbg answer) passes the storage
 names of what it kept; the report copies them under `reports/<id>/`, so discarding the job or the
 answer's expiry keeps the report whole. Reports follow the editor's retention (EDITOR_RETENTION_DAYS,
-`manage.py jobs_purge`).
+`manage.py editor_purge`).
 """
 
 import io

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 
-class Job(models.Model):
+class EditorJob(models.Model):
     class Stage(models.TextChoices):
         RECEIVED = "received"
         QUEUED = "queued"
@@ -56,6 +56,7 @@ class Job(models.Model):
     charged = models.BooleanField(default=False)
 
     class Meta:
+        db_table = "editor_job"  # the table kept its name when the model was renamed from Job
         verbose_name = "editor job"  # the admin lists batch jobs too
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "-created_at"])]

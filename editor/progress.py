@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from editor.models import Job
+from editor.models import EditorJob
 
 log = logging.getLogger(__name__)
 # What the channel layer raises when its Redis is gone or silent (redis-py wraps socket errors). Not
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 LAYER_DOWN = (RedisError,)
 
 # Stages that describe work in flight; the final ones are written by the service with the result.
-_IN_FLIGHT = {Job.Stage.RECEIVED, Job.Stage.QUEUED, Job.Stage.SEGMENTING, Job.Stage.REFINING,
-              Job.Stage.COMPOSITING, Job.Stage.ENCODING}
+_IN_FLIGHT = {EditorJob.Stage.RECEIVED, EditorJob.Stage.QUEUED, EditorJob.Stage.SEGMENTING,
+              EditorJob.Stage.REFINING, EditorJob.Stage.COMPOSITING, EditorJob.Stage.ENCODING}
 
 
 def user_group(user_id: int) -> str:
@@ -35,7 +35,7 @@ class ProgressPublisher:
     from the loop or `progress.emit(stage)` from any thread; `await progress.flush()` waits until
     everything queued so far is sent (and its stage written to the job row)."""
 
-    def __init__(self, *, job: Job, ref: str = "") -> None:
+    def __init__(self, *, job: EditorJob, ref: str = "") -> None:
         self.job_id = job.pk
         self.group = user_group(job.user_id)
         self.ref = ref
@@ -81,7 +81,7 @@ class ProgressPublisher:
             if stage in _IN_FLIGHT:
                 # updated_at too (update() skips auto_now): a stage left behind by a dead process is
                 # recognised by its age (editor.services.job_renderable)
-                await Job.objects.filter(pk=self.job_id).aupdate(stage=stage, updated_at=timezone.now())
+                await EditorJob.objects.filter(pk=self.job_id).aupdate(stage=stage, updated_at=timezone.now())
             event = {"type": "job.progress", "job": str(self.job_id), "stage": stage, "ref": self.ref,
                      **extra}
             await layer.group_send(self.group, event)

@@ -8,12 +8,12 @@ from cutouts import reports
 from cutouts.models import Report
 from editor import selectors
 from editor.errors import JobNotReady, LoginRequired, error_extra
-from editor.models import Job
+from editor.models import EditorJob
 
 
-def _report_create(*, job: Job, consent: bool, note: str) -> Report:
+def _report_create(*, job: EditorJob, consent: bool, note: str) -> Report:
     reports.report_check(consent=consent, note=note)  # refused first, whatever the job's stage
-    if job.stage != Job.Stage.DONE or not job.result or not job.original:
+    if job.stage != EditorJob.Stage.DONE or not job.result or not job.original:
         raise JobNotReady()
     return reports.report_create(
         user_id=job.user_id, source=Report.Source.EDITOR, source_ref=str(job.pk), original=job.original,
@@ -28,7 +28,7 @@ def job_report(request, job_id):
         return error_response_for(LoginRequired(), extra=error_extra(LoginRequired()))
     try:
         job = selectors.job_get(user=request.user, job_id=job_id)
-    except Job.DoesNotExist:
+    except EditorJob.DoesNotExist:
         raise Http404() from None
     consent = reports.consent_parse(request.POST.get("consent", ""))
     try:

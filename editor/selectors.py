@@ -2,41 +2,41 @@
 
 from django.urls import reverse
 
-from editor.models import Job
+from editor.models import EditorJob
 
 RECENT_JOBS = 12
 
 
-def job_get(*, user, job_id) -> Job:
-    """The user's job; Job.DoesNotExist for anyone else's (the views answer 404)."""
-    return Job.objects.get(pk=job_id, user=user)
+def job_get(*, user, job_id) -> EditorJob:
+    """The user's job; EditorJob.DoesNotExist for anyone else's (the views answer 404)."""
+    return EditorJob.objects.get(pk=job_id, user=user)
 
 
-async def job_aget(*, user, job_id) -> Job:
-    return await Job.objects.aget(pk=job_id, user=user)
+async def job_aget(*, user, job_id) -> EditorJob:
+    return await EditorJob.objects.aget(pk=job_id, user=user)
 
 
-def jobs_done(*, user, job_ids) -> list[Job]:
+def jobs_done(*, user, job_ids) -> list[EditorJob]:
     """The user's processed jobs among `job_ids`, in the order asked (others' ids are not there)."""
     found = {job.pk: job for job in _processed(user).filter(pk__in=job_ids)}
     return [found[pk] for pk in job_ids if pk in found]
 
 
-def jobs_recent(*, user, limit: int = RECENT_JOBS) -> list[Job]:
+def jobs_recent(*, user, limit: int = RECENT_JOBS) -> list[EditorJob]:
     return list(_processed(user)[:limit])
 
 
 def _processed(user):
     """Jobs with a result, a re-render of it in flight or not: a job stays in Recent while it renders."""
-    return Job.objects.filter(user=user).exclude(result="").exclude(stage=Job.Stage.ERROR)
+    return EditorJob.objects.filter(user=user).exclude(result="").exclude(stage=EditorJob.Stage.ERROR)
 
 
-def job_file_url(job: Job, kind: str, *, download: bool = False) -> str:
+def job_file_url(job: EditorJob, kind: str, *, download: bool = False) -> str:
     url = reverse("editor:job_file", args=[job.pk, kind])
     return f"{url}?v={job.renders}" + ("&download=1" if download else "")
 
 
-def job_state(*, job: Job) -> dict:
+def job_state(*, job: EditorJob) -> dict:
     """Everything the page needs to show a job, as JSON (upload response, GET, `done` events)."""
     state = {
         "id": str(job.pk),
@@ -67,7 +67,7 @@ def job_state(*, job: Job) -> dict:
     return state
 
 
-def job_download_name(job: Job) -> str:
+def job_download_name(job: EditorJob) -> str:
     stem = job.original_name.rsplit(".", 1)[0] or "image"
     ext = {"jpeg": "jpg"}.get(job.result_format, job.result_format)
     return f"{stem}-cutout.{ext}"

@@ -29,7 +29,7 @@ from core.errors import processing_failed
 from core.storage import expired_delete, files_delete
 from cutouts.service import Cutout, cutout_charged, cutout_rerender
 from editor.errors import JobNotReady, RendersInFlight, RenderTimedOut
-from editor.models import Job
+from editor.models import EditorJob
 from editor.progress import ProgressPublisher
 from editor.selectors import job_state
 from editor.touchups import touchups_load
@@ -60,8 +60,9 @@ def options_fields(fields) -> dict[str, str]:
     return {name: str(fields.get(name, "")) for name in OPTION_FIELDS if fields.get(name, "") != ""}
 
 
-def job_create(*, user, filename: str, size: int, fields: dict[str, str]) -> Job:
-    return Job.objects.create(user=user, original_name=filename[:255], original_size=size, options=fields)
+def job_create(*, user, filename: str, size: int, fields: dict[str, str]) -> EditorJob:
+    return EditorJob.objects.create(user=user, original_name=filename[:255], original_size=size,
+                                    options=fields)
 
 
 # --- storage (runs in threads: no event-loop blocking) -------------------------------------------
@@ -80,7 +81,7 @@ class Rendered:
     refine_reason: str = ""
 
 
-def _storage_save(job: Job, kind: str, ext: str, data: bytes) -> str:
+def _storage_save(job: EditorJob, kind: str, ext: str, data: bytes) -> str:
     # A fresh name per version: a browser never shows a cached older result under the same URL.
     name = f"editor/{job.user_id}/{job.pk}/{kind}-{secrets.token_hex(4)}.{ext}"
     return default_storage.save(name, ContentFile(data))
@@ -91,7 +92,7 @@ def _thumbnail(cutout: Cutout) -> RenderResult:
     return cutout.thumbnail
 
 
-def _rendered_store(job: Job, cutout: Cutout) -> Rendered:
+def _rendered_store(job: EditorJob, cutout: Cutout) -> Rendered:
     result = cutout.result
     return Rendered(
         result=_storage_save(job, "result", _EXTENSIONS[result.format], result.data),
@@ -101,13 +102,13 @@ def _rendered_store(job: Job, cutout: Cutout) -> Rendered:
     )
 
 
-def _mask_store(job: Job, mask: Image.Image) -> str:
+def _mask_store(job: EditorJob, mask: Image.Image) -> str:
     buffer = io.BytesIO()
     mask.save(buffer, format="PNG", compress_level=3)
     return _storage_save(job, "mask", "png", buffer.getvalue())
 
 
-def _stored_load(job: Job) -> tuple[bytes, Image.Image]:
+def _stored_load(job: EditorJob) -> tuple[bytes, Image.Image]:
     """The job's original bytes and its full-size mask, for a re-render."""
     with default_storage.open(job.original, "rb") as handle:
         data = handle.read()
@@ -120,17 +121,18 @@ def _stored_load(job: Job) -> tuple[bytes, Image.Image]:
 # --- async services ----------------------------------------------------------------------------
 
 
-def _rendered_apply(job: Job, rendered: Rendered, fields: dict[str, str]) -> None:
+def _rendered_apply(job: EditorJob, rendered: Rendered, fields: dict[str, str]) -> None:
     job.result, job.thumbnail = rendered.result, rendered.thumbnail
     job.result_format, job.result_content_type = rendered.format, rendered.content_type
     job.result_width, job.result_height, job.result_size = rendered.width, rendered.height, rendered.size
     job.options = fields
     job.refine, job.refine_reason = rendered.refine, rendered.refine_reason
     job.renders += 1
-    job.stage, job.error_status, job.error_message = Job.Stage.DONE, None, ""
+    job.stage, job.error_status, job.error_message = EditorJob.Stage.DONE, None, ""
 
 
-async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOptions, ref: str = "") -> Job:
+async def job_process(*, job: EditorJob, caller: Caller, data: bytes, opts: RemovalOptions,
+                      ref: str = "") -> EditorJob:
     """Decode, charge one `app` credit, segment, render and store the job, publishing each stage.
 
     The one charged cut-out (cutouts.service) with the original, the full-size mask and the result
@@ -139,8 +141,8 @@ async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOpt
     view to render.
     """
     async with ProgressPublisher(job=job, ref=ref) as progress:
-        progress.publish(Job.Stage.RECEIVED)
-        progress.publish(Job.Stage.QUEUED)
+        progress.publish(EditorJob.Stage.RECEIVED)
+        progress.publish(EditorJob.Stage.QUEUED)
 
         async def accepted(image) -> None:  # the upload passed every check: keep the original
             job.original = await sync_to_async(_storage_save)(
@@ -165,31 +167,31 @@ async def job_process(*, job: Job, caller: Caller, data: bytes, opts: RemovalOpt
             error = processing_failed(exc, where="editor upload")
             await progress.flush()
             await _job_fail(job, error)
-            progress.publish(Job.Stage.ERROR, error=error.message, status=error.status)
+            progress.publish(EditorJob.Stage.ERROR, error=error.message, status=error.status)
             if error is exc:
                 raise
             raise error from exc
-        progress.publish(Job.Stage.DONE, state=job_state(job=job))
+        progress.publish(EditorJob.Stage.DONE, state=job_state(job=job))
     return job
 
 
-async def _job_fail(job: Job, error) -> None:
+async def _job_fail(job: EditorJob, error) -> None:
     await sync_to_async(files_delete)(job.storage_names)  # nothing of a failed upload is kept
     job.original = job.mask = job.result = job.thumbnail = ""
     job.charged = False
-    job.stage, job.error_status, job.error_message = Job.Stage.ERROR, error.status, error.message
+    job.stage, job.error_status, job.error_message = EditorJob.Stage.ERROR, error.status, error.message
     await job.asave()
 
 
-def job_renderable(*, job: Job, now: datetime | None = None) -> bool:
+def job_renderable(*, job: EditorJob, now: datetime | None = None) -> bool:
     """A processed job may be rendered again: it is done, or a render of it has been in flight for
     longer than any render may take (its process died or lost it: the previous result stands)."""
     if not job.mask or not job.result:
         return False
-    if job.stage == Job.Stage.DONE:
+    if job.stage == EditorJob.Stage.DONE:
         return True
     stale = (now or timezone.now()) - timedelta(seconds=2 * settings.EDITOR_RENDER_TIMEOUT)
-    return job.stage != Job.Stage.ERROR and job.updated_at is not None and job.updated_at < stale
+    return job.stage != EditorJob.Stage.ERROR and job.updated_at is not None and job.updated_at < stale
 
 
 _renders: Counter[int] = Counter()  # renders in flight in this process, per user
@@ -210,7 +212,8 @@ def _render_slot(user_id: int) -> Iterator[None]:
             del _renders[user_id]
 
 
-async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], ref: str = "") -> Job:
+async def job_rerender(*, job: EditorJob, opts: RemovalOptions, fields: dict[str, str],
+                       ref: str = "") -> EditorJob:
     """Render a processed job again with new presentation options: no inference, no charge, but
     admitted like any cut-out (cutouts.service.cutout_rerender), within EDITOR_RENDER_TIMEOUT."""
     if not job_renderable(job=job):
@@ -219,9 +222,9 @@ async def job_rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str]
         return await _rerender(job=job, opts=opts, fields=fields, ref=ref)
 
 
-async def _rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], ref: str) -> Job:
+async def _rerender(*, job: EditorJob, opts: RemovalOptions, fields: dict[str, str], ref: str) -> EditorJob:
     async with ProgressPublisher(job=job, ref=ref) as progress:
-        progress.publish(Job.Stage.QUEUED)
+        progress.publish(EditorJob.Stage.QUEUED)
         try:
             data, mask = await sync_to_async(_stored_load)(job)
             touchups = await sync_to_async(touchups_load, thread_sensitive=False)(job)
@@ -236,11 +239,11 @@ async def _rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], r
         except BaseException as exc:  # a cancelled render (client gone) too: the job stays renderable
             await progress.flush()
             # The previous result is still there and still valid.
-            await Job.objects.filter(pk=job.pk).aupdate(stage=Job.Stage.DONE)
+            await EditorJob.objects.filter(pk=job.pk).aupdate(stage=EditorJob.Stage.DONE)
             if not isinstance(exc, Exception):
                 raise
             error = processing_failed(exc, where="editor re-render")
-            progress.publish(Job.Stage.ERROR, error=error.message, status=error.status)
+            progress.publish(EditorJob.Stage.ERROR, error=error.message, status=error.status)
             if error is exc:
                 raise
             raise error from exc
@@ -249,7 +252,7 @@ async def _rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], r
         _rendered_apply(job, rendered, fields)
         await job.asave()
         await sync_to_async(files_delete)(old)
-        progress.publish(Job.Stage.DONE, state=job_state(job=job))
+        progress.publish(EditorJob.Stage.DONE, state=job_state(job=job))
     return job
 
 
@@ -258,10 +261,10 @@ async def _rerender(*, job: Job, opts: RemovalOptions, fields: dict[str, str], r
 
 def jobs_purge(*, now: datetime | None = None, days: int | None = None) -> int:
     """Delete jobs (rows and files) older than the retention period. Returns how many."""
-    return expired_delete(Job.objects.all(), now=now, days=days)
+    return expired_delete(EditorJob.objects.all(), now=now, days=days)
 
 
-def job_delete(*, job: Job) -> None:
+def job_delete(*, job: EditorJob) -> None:
     files_delete(job.storage_names)
     job.delete()
 

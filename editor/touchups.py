@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from cutouts.service import Touchups
-from editor.models import Job
+from editor.models import EditorJob
 from removal.background import FITS, INVALID_FIT
 from removal.decode import image_probe
 from removal.errors import ValidationFailed
@@ -53,7 +53,7 @@ def touchups_parse(fields: Mapping[str, str], files: Mapping, *, size: tuple[int
     return TouchupFields(strokes=strokes, background=background, background_fit=fit, background_remove=remove)
 
 
-def touchups_update(*, job: Job, touchups: TouchupFields) -> list[str]:
+def touchups_update(*, job: EditorJob, touchups: TouchupFields) -> list[str]:
     """Write the requested touch-ups onto `job` (not saved). A new background image is checked
     like an upload (SPEC's limits and messages) and stored. Returns storage names now unused."""
     unused = []
@@ -73,7 +73,7 @@ def touchups_update(*, job: Job, touchups: TouchupFields) -> list[str]:
     return unused
 
 
-def touchups_load(job: Job) -> Touchups:
+def touchups_load(job: EditorJob) -> Touchups:
     """The job's stored touch-ups, ready for cutouts.service.cutout_rerender (reads the background
     image's bytes: call it off the event loop)."""
     background = None

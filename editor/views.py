@@ -17,7 +17,7 @@ from core.storage import files_delete, signed_url
 from core.uploads import FormUnreadable, upload_read
 from editor import archive, selectors, services
 from editor.errors import JobNotReady, LoginRequired, error_extra
-from editor.models import Job
+from editor.models import EditorJob
 from editor.touchups import touchups_parse, touchups_update
 from removal.decode import ALLOWED_EXTENSIONS, MAX_BYTES, MAX_SIDE
 from removal.errors import RemovalError, ValidationFailed
@@ -34,9 +34,9 @@ _FILES = {"original": "original", "mask": "mask", "result": "result", "thumbnail
           "background": "background"}
 
 
-def _error_response(exc: RemovalError | DomainError, *, job: Job | None = None) -> JsonResponse:
+def _error_response(exc: RemovalError | DomainError, *, job: EditorJob | None = None) -> JsonResponse:
     extra = error_extra(exc)
-    if job is not None and job.pk and job.stage == Job.Stage.ERROR:
+    if job is not None and job.pk and job.stage == EditorJob.Stage.ERROR:
         extra["job"] = str(job.pk)
     return error_response_for(exc, extra=extra)
 
@@ -91,11 +91,11 @@ async def job_upload(request):
     return JsonResponse(selectors.job_state(job=job))
 
 
-async def _owned_job(user, job_id) -> Job:
+async def _owned_job(user, job_id) -> EditorJob:
     """The user's own job, or 404 (another user's job is not found, never forbidden)."""
     try:
         return await selectors.job_aget(user=user, job_id=job_id)
-    except Job.DoesNotExist:
+    except EditorJob.DoesNotExist:
         raise Http404() from None
 
 
@@ -149,7 +149,8 @@ async def job_render(request, job_id):
     return JsonResponse(selectors.job_state(job=job))
 
 
-async def _rerender_touched_up(job: Job, opts, fields: dict[str, str], touchups, *, ref: str) -> Job:
+async def _rerender_touched_up(job: EditorJob, opts, fields: dict[str, str], touchups, *,
+                               ref: str) -> EditorJob:
     """Store the touch-ups with the job, re-render; the file of a replaced background goes once
     the new result is saved, and a new one goes again if the render fails (the row keeps the old)."""
     previous = job.background
@@ -197,7 +198,7 @@ def job_file(request, job_id, kind):
         raise Http404()
     try:
         job = selectors.job_get(user=request.user, job_id=job_id)
-    except Job.DoesNotExist:
+    except EditorJob.DoesNotExist:
         raise Http404() from None
     name = getattr(job, _FILES[kind])
     if not name:

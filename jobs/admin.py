@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from jobs.models import Item, Job
+from jobs.models import BatchJob, Item
 
 
 class ItemInline(admin.TabularInline):
@@ -10,8 +10,8 @@ class ItemInline(admin.TabularInline):
     readonly_fields = fields
 
 
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "status", "created", "finished", "callback_attempts",
                     "callback_last_status")
     list_filter = ("status",)

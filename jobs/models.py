@@ -10,7 +10,7 @@ def job_id_new() -> str:
     return f"job_{secrets.token_hex(12)}"
 
 
-class Job(models.Model):
+class BatchJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -34,6 +34,7 @@ class Job(models.Model):
     callback_delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "jobs_job"  # the table kept its name when the model was renamed from Job
         verbose_name = "batch job"  # the admin lists editor jobs too
         indexes = [models.Index(fields=["user", "-created"]), models.Index(fields=["created"])]
 
@@ -49,7 +50,7 @@ class Item(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="items")
     index = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     filename = models.CharField(max_length=255)

@@ -36,7 +36,7 @@ from core.storage import files_delete, signed_url
 from cutouts.service import cutout_charged
 from jobs import metrics, webhooks
 from jobs.errors import JobNotFound, QueueUnavailable, ResultLinkInvalid
-from jobs.models import Item, Job
+from jobs.models import BatchJob, Item
 from removal.decode import image_probe
 from removal.errors import NO_IMAGE_PROVIDED, PROCESSING_FAILED, ImageRejected, ValidationFailed
 from removal.fields import FieldErrors
@@ -92,13 +92,13 @@ def _callback_check(url: str, errors: FieldErrors) -> str:
     return url
 
 
-def _source_save(job: Job, index: int, filename: str, data: bytes) -> str:
+def _source_save(job: BatchJob, index: int, filename: str, data: bytes) -> str:
     ext = os.path.splitext(filename)[1].lower().lstrip(".")
     return default_storage.save(f"batch/{job.user_id}/{job.pk}/in-{index}.{ext}", ContentFile(data))
 
 
 def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[str, str],
-               urls: Sequence[str] = ()) -> Job:
+               urls: Sequence[str] = ()) -> BatchJob:
     """Check everything (all errors at once; nothing is stored on a refusal), store, enqueue each item.
     Uploaded files come first, then the `image_url` items, in the order given."""
     errors = FieldErrors()
@@ -109,9 +109,9 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     if worker_heartbeat.workers_none_alive():  # a job nobody would run: 503 + Retry-After instead
         raise QueueUnavailable()
     with transaction.atomic():
-        job = Job.objects.create(user=caller.user,  # type: ignore[misc]  # signed in: key_or_token auth
-                                 options=options, callback_url=callback_url, ip=caller.ip,
-                                 test_mode=caller.test_mode)
+        job = BatchJob.objects.create(user=caller.user,  # type: ignore[misc]  # signed in: key_or_token auth
+                                      options=options, callback_url=callback_url, ip=caller.ip,
+                                      test_mode=caller.test_mode)
         items = [Item(job=job, index=index, filename=name[:255], source=_source_save(job, index, name, data))
                  for index, (name, data) in enumerate(files)]
         items += [Item(job=job, index=len(files) + index, filename="", source_url=url)
@@ -121,7 +121,7 @@ def job_submit(*, caller: Caller, files: list[tuple[str, bytes]], fields: dict[s
     return job
 
 
-def _items_enqueue(job: Job) -> None:
+def _items_enqueue(job: BatchJob) -> None:
     """One task per item, after the rows are committed (a worker may start at once). A broker that
     cannot take them gets the job discarded and a 503: better than a job that never starts."""
     try:
@@ -136,9 +136,9 @@ def _items_enqueue(job: Job) -> None:
 # --- read, list, cancel ----------------------------------------------------------------------
 
 
-def job_get(*, user, job_id: str) -> Job:
+def job_get(*, user, job_id: str) -> BatchJob:
     """The caller's job; another user's job is "not found", exactly like a missing one."""
-    job = Job.objects.filter(pk=job_id, user=user).first()
+    job = BatchJob.objects.filter(pk=job_id, user=user).first()
     if job is None:
         raise JobNotFound()
     return job
@@ -146,7 +146,7 @@ def job_get(*, user, job_id: str) -> Job:
 
 @dataclass(frozen=True)
 class JobPage:
-    jobs: list[Job]
+    jobs: list[BatchJob]
     page: int
     pages: int
     total: int
@@ -154,7 +154,8 @@ class JobPage:
 
 def jobs_list(*, user, page: int) -> JobPage:
     """The caller's jobs, newest first, JOBS_PAGE_SIZE a page."""
-    paginator = Paginator(Job.objects.filter(user=user).order_by("-created", "-pk"), settings.JOBS_PAGE_SIZE)
+    paginator = Paginator(BatchJob.objects.filter(user=user).order_by("-created", "-pk"),
+                          settings.JOBS_PAGE_SIZE)
     try:
         current = paginator.page(page)
     except EmptyPage:
@@ -165,7 +166,7 @@ def jobs_list(*, user, page: int) -> JobPage:
                    total=paginator.count)
 
 
-def job_cancel(*, user, job_id: str) -> Job:
+def job_cancel(*, user, job_id: str) -> BatchJob:
     """Cancel every item no worker has started (they cost nothing); running items finish."""
     job = job_get(user=user, job_id=job_id)
     job.items.filter(status=Item.Status.QUEUED).update(status=Item.Status.CANCELLED, finished=timezone.now())
@@ -185,7 +186,8 @@ def _item_claim(item_id: int) -> Item | None:
     if not claimed:
         return None
     item = Item.objects.select_related("job", "job__user").get(pk=item_id)
-    Job.objects.filter(pk=item.job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING)
+    BatchJob.objects.filter(pk=item.job_id, status=BatchJob.Status.QUEUED).update(
+        status=BatchJob.Status.RUNNING)
     return item
 
 
@@ -266,25 +268,25 @@ def item_abandon(*, item_id: int) -> None:
 def _job_status(statuses: set[str]) -> str:
     if statuses & _UNFINISHED:
         started = statuses - {Item.Status.QUEUED}
-        return Job.Status.RUNNING if started else Job.Status.QUEUED
+        return BatchJob.Status.RUNNING if started else BatchJob.Status.QUEUED
     if Item.Status.CANCELLED in statuses:
-        return Job.Status.CANCELLED
+        return BatchJob.Status.CANCELLED
     if statuses == {Item.Status.DONE}:
-        return Job.Status.DONE
-    return Job.Status.FAILED if statuses == {Item.Status.FAILED} else Job.Status.PARTIAL
+        return BatchJob.Status.DONE
+    return BatchJob.Status.FAILED if statuses == {Item.Status.FAILED} else BatchJob.Status.PARTIAL
 
 
 def job_settle(*, job_id: str) -> None:
     """Recompute the job's status; the one caller that finishes it (an atomic UPDATE) sends the webhook."""
     statuses = set(Item.objects.filter(job_id=job_id).values_list("status", flat=True))
     status = _job_status(statuses)
-    unfinished = Job.objects.filter(pk=job_id, finished__isnull=True)
-    if status in (Job.Status.QUEUED, Job.Status.RUNNING):
+    unfinished = BatchJob.objects.filter(pk=job_id, finished__isnull=True)
+    if status in (BatchJob.Status.QUEUED, BatchJob.Status.RUNNING):
         unfinished.update(status=status)
         return
     event_id = f"evt_{secrets.token_hex(12)}"
     if unfinished.update(status=status, finished=timezone.now(), event_id=event_id):
-        if Job.objects.filter(pk=job_id).exclude(callback_url="").exists():
+        if BatchJob.objects.filter(pk=job_id).exclude(callback_url="").exists():
             transaction.on_commit(lambda: current_app.send_task(WEBHOOK_TASK, args=[job_id]))
 
 
@@ -324,14 +326,14 @@ def item_view(item: Item, *, base_url: str) -> dict:
     return view
 
 
-def _callback_view(job: Job) -> dict | None:
+def _callback_view(job: BatchJob) -> dict | None:
     if not job.callback_url:
         return None
     return {"url": job.callback_url, "attempts": job.callback_attempts,
             "last_status": job.callback_last_status, "delivered_at": _unix(job.callback_delivered_at)}
 
 
-def job_view(job: Job, *, base_url: str = "", items: bool = True) -> dict:
+def job_view(job: BatchJob, *, base_url: str = "", items: bool = True) -> dict:
     """The job as the API, the list and the webhook show it. Links start with `base_url` (the address
     the client used), SITE_URL when there is no request (the webhook)."""
     base_url = base_url or settings.SITE_URL
@@ -351,7 +353,7 @@ def job_view(job: Job, *, base_url: str = "", items: bool = True) -> dict:
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def _event_body(job: Job) -> bytes:
+def _event_body(job: BatchJob) -> bytes:
     event = {"id": job.event_id, "type": "job.completed", "created": _unix(job.finished),
              "data": job_view(job)}
     return json.dumps(event, separators=(",", ":")).encode()
@@ -360,15 +362,16 @@ def _event_body(job: Job) -> bytes:
 def webhook_attempt(*, job_id: str) -> float | None:
     """One delivery attempt of the job's event. None when there is nothing more to do (delivered,
     gone, or retried for JOBS_WEBHOOK_RETRY_HOURS); else the seconds to wait before the next one."""
-    job = Job.objects.select_related("user").filter(pk=job_id).first()
+    job = BatchJob.objects.select_related("user").filter(pk=job_id).first()
     if job is None or job.callback_delivered_at or not job.finished:
         return None
     delivery = webhooks.webhook_post(url=job.callback_url, body=_event_body(job), event_id=job.event_id,
                                      secret=webhook_secret_get(user=job.user))
     attempts = job.callback_attempts + 1
     delivered = timezone.now() if delivery.ok else None
-    Job.objects.filter(pk=job.pk).update(callback_attempts=attempts, callback_last_status=delivery.status,
-                                         callback_delivered_at=delivered)
+    BatchJob.objects.filter(pk=job.pk).update(callback_attempts=attempts,
+                                              callback_last_status=delivery.status,
+                                              callback_delivered_at=delivered)
     if delivery.ok:
         return None
     wait = webhooks.backoff_seconds(attempts)
@@ -382,7 +385,7 @@ def webhook_attempt(*, job_id: str) -> float | None:
 def jobs_purge(*, now: datetime | None = None, hours: int | None = None) -> int:
     """Delete jobs older than JOBS_RETENTION_HOURS with their uploaded and result files."""
     cutoff = (now or timezone.now()) - timedelta(hours=hours or settings.JOBS_RETENTION_HOURS)
-    old = Job.objects.filter(created__lt=cutoff)
+    old = BatchJob.objects.filter(created__lt=cutoff)
     names = [name for pair in Item.objects.filter(job__in=old).values_list("source", "result")
              for name in pair if name]
     count = old.count()

@@ -312,7 +312,7 @@ def session_get(name: str = DEFAULT_MODEL, *, threads: int | None = None):
     return session
 
 
-def warm_up(name: str = DEFAULT_MODEL) -> None:
+def session_warm_up(name: str = DEFAULT_MODEL) -> None:
     """Create the session and run one inference, so the first request pays neither cost."""
     mask_predict(Image.new("RGB", (64, 64), (128, 128, 128)), (64, 64), model=name)
 

@@ -1,5 +1,5 @@
 """The reports' move from the editor to cutouts keeps what was filed (real migrations on the test
-database), and `manage.py jobs_purge` deletes expired reports of every source with their copies."""
+database), and `manage.py editor_purge` deletes expired reports of every source with their copies."""
 
 from datetime import timedelta
 
@@ -66,7 +66,7 @@ def test_the_purge_deletes_expired_reports_of_every_source(alice, settings, caps
     kept = _filed(alice, "batch", "job_2/0")
     Report.objects.filter(pk__in=[report.pk for report in old]).update(
         created_at=timezone.now() - timedelta(days=8))
-    call_command("jobs_purge")
+    call_command("editor_purge")
     assert "and 3 cut-out report(s)." in capsys.readouterr().out
     assert list(Report.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not any(default_storage.exists(name) for report in old for name in report.storage_names)

@@ -87,20 +87,20 @@ def upload_form(data: bytes, name: str = "astronaut.jpg", **fields):
 
 def job_processed(user, data: bytes, *, fmt: str):
     """A job `user` uploaded through the editor and that finished (one credit spent)."""
-    from editor.models import Job
+    from editor.models import EditorJob
 
     response = logged_in(user).post("/editor/jobs/", upload_form(data, format=fmt))
     assert response.status_code == 200
-    return Job.objects.get(pk=response.json()["id"])
+    return EditorJob.objects.get(pk=response.json()["id"])
 
 
 def job_result(job_id) -> Image.Image:
     """The job's current output, decoded."""
     from django.core.files.storage import default_storage
 
-    from editor.models import Job
+    from editor.models import EditorJob
 
-    job = Job.objects.get(pk=job_id)
+    job = EditorJob.objects.get(pk=job_id)
     with default_storage.open(job.result) as handle:
         image = Image.open(io.BytesIO(handle.read()))
         image.load()

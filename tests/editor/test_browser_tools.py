@@ -344,7 +344,7 @@ def test_it_shows_one_verification_notice_to_an_unverified_user(context, asgi_se
 
 
 def test_it_works_from_the_keyboard(editor, tmp_path, alice):
-    from editor.models import Job
+    from editor.models import EditorJob
 
     page = editor
     # Paste anywhere: an image on the clipboard lands in the editor.
@@ -395,7 +395,7 @@ def test_it_works_from_the_keyboard(editor, tmp_path, alice):
         page.get_by_test_id("discard-confirm").click()
     assert deleted.value.status == 200
     _expect(page.get_by_test_id("recent").locator("[data-job]")).to_have_count(0)
-    assert not Job.objects.filter(pk=job_id).exists()
+    assert not EditorJob.objects.filter(pk=job_id).exists()
     _expect(page.get_by_test_id("download")).to_be_hidden()
     assert page.problems == []
 

@@ -193,7 +193,7 @@ def test_the_checkerboard_stays_screen_sized_at_400_percent(editor, tmp_path):
 
 
 def test_discarding_a_recent_image_asks_first(editor, tmp_path):
-    from editor.models import Job
+    from editor.models import EditorJob
 
     page = editor
     _process(page, _photo(tmp_path))
@@ -205,19 +205,19 @@ def test_discarding_a_recent_image_asks_first(editor, tmp_path):
     _expect(dialog).to_contain_text("astronaut.jpg")
     page.get_by_role("button", name="Keep it").click()
     _expect(dialog).to_be_hidden()
-    assert Job.objects.filter(pk=job_id).exists()
+    assert EditorJob.objects.filter(pk=job_id).exists()
     _expect(item).to_be_visible()
 
     page.get_by_role("button", name=re.compile("^Discard astronaut")).click()
     page.keyboard.press("Escape")  # Esc keeps it too
-    assert Job.objects.filter(pk=job_id).exists()
+    assert EditorJob.objects.filter(pk=job_id).exists()
 
     page.get_by_role("button", name=re.compile("^Discard astronaut")).click()
     with page.expect_response(lambda r: r.url.endswith("/delete/")) as deleted:
         page.get_by_test_id("discard-confirm").click()
     assert deleted.value.status == 200
     _expect(page.get_by_test_id("recent").locator("[data-job]")).to_have_count(0)
-    assert not Job.objects.filter(pk=job_id).exists()
+    assert not EditorJob.objects.filter(pk=job_id).exists()
     assert page.problems == []
 
 

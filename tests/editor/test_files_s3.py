@@ -1,6 +1,6 @@
 """The editor's files in S3 over HTTP (moto's server on loopback, the documented S3 settings): the
 original, mask, result and thumbnail are written there, the owner's downloads are redirected to
-presigned links that serve the same bytes over HTTP, and `jobs_purge` deletes the objects."""
+presigned links that serve the same bytes over HTTP, and `editor_purge` deletes the objects."""
 
 import io
 from datetime import timedelta
@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from editor.models import Job
+from editor.models import EditorJob
 from tests.s3_server import bucket, s3_server  # noqa: F401  (the fixtures)
 
 from .conftest import logged_in, upload_form
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def job(bucket, funded_alice, photo):  # noqa: F811
     response = logged_in(funded_alice).post("/editor/jobs/", upload_form(photo, format="png"))
     assert response.status_code == 200, response.content
-    return Job.objects.get(pk=response.json()["id"])
+    return EditorJob.objects.get(pk=response.json()["id"])
 
 
 def test_it_writes_every_file_to_the_bucket_and_serves_them_through_presigned_links(job, bucket, funded_alice,  # noqa: F811
@@ -54,6 +54,6 @@ def test_another_user_gets_no_link(job, bob):
 
 def test_the_purge_command_deletes_the_objects(job, bucket, funded_alice):  # noqa: F811
     assert len(bucket.keys()) == 4
-    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=30))
-    call_command("jobs_purge")
-    assert bucket.keys() == [] and not Job.objects.filter(pk=job.pk).exists()
+    EditorJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=30))
+    call_command("editor_purge")
+    assert bucket.keys() == [] and not EditorJob.objects.filter(pk=job.pk).exists()

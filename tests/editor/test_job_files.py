@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from editor.models import Job
+from editor.models import EditorJob
 
 from .conftest import logged_in, upload_form
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def job(funded_alice, photo):
     response = logged_in(funded_alice).post("/editor/jobs/", upload_form(photo, format="png"))
-    return Job.objects.get(pk=response.json()["id"])
+    return EditorJob.objects.get(pk=response.json()["id"])
 
 
 def test_it_returns_the_state_to_the_owner(job, funded_alice):

@@ -4,7 +4,7 @@ the new output, no inference, no charge."""
 import pytest
 from django.core.files.storage import default_storage
 
-from editor.models import Job
+from editor.models import EditorJob
 
 from .conftest import job_processed, job_result, logged_in, usage
 
@@ -41,7 +41,7 @@ def test_it_changes_colour_rotation_and_format_without_inference_or_charge(
 
     assert model_calls == []  # no inference for either re-render
     assert usage(redis_client, funded_alice) == before  # no credit counter moved
-    job = Job.objects.get(pk=processed.pk)
+    job = EditorJob.objects.get(pk=processed.pk)
     assert job.renders == 3 and job.charged and job.options == {"format": "png", "angle": "45"}
 
 

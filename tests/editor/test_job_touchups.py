@@ -9,7 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from editor.models import Job
+from editor.models import EditorJob
 
 from .conftest import job_processed, job_result, logged_in, usage
 
@@ -85,7 +85,7 @@ def test_it_puts_an_uploaded_background_behind_the_subject(processed, funded_ali
     inside = _model_background(processed, rows=range(60, 260))  # the fitted background is 320×240
     assert image.getpixel((5, 5))[3] == 0 and image.getpixel(inside) == pytest.approx((0, 0, 255, 255), abs=2)
 
-    old = Job.objects.get(pk=processed.pk).background
+    old = EditorJob.objects.get(pk=processed.pk).background
     _render(client, processed, format="png", background_remove="true")
     assert _result(processed.pk).getpixel(inside)[3] == 0 and not default_storage.exists(old)
     assert model_calls == [] and usage(redis_client, funded_alice) == before
@@ -104,7 +104,7 @@ def test_it_refuses_bad_touchups_in_the_error_shape(processed, funded_alice):
                            {"background": SimpleUploadedFile("bg.exe", b"MZ", content_type="x/y")})
     assert response.status_code == 400
     assert response.json()["error"] == "File type '.exe' is not supported. Allowed formats: webp, bmp, png, jpg, jpeg"
-    assert Job.objects.get(pk=processed.pk).strokes == []
+    assert EditorJob.objects.get(pk=processed.pk).strokes == []
 
 
 def test_it_discards_a_job_for_its_owner_only(processed, funded_alice, bob):
@@ -112,7 +112,7 @@ def test_it_discards_a_job_for_its_owner_only(processed, funded_alice, bob):
     assert logged_in(bob).post(f"/editor/jobs/{processed.pk}/delete/").status_code == 404
     response = logged_in(funded_alice).post(f"/editor/jobs/{processed.pk}/delete/")
     assert response.status_code == 200 and response.json() == {"deleted": str(processed.pk)}
-    assert not Job.objects.filter(pk=processed.pk).exists()
+    assert not EditorJob.objects.filter(pk=processed.pk).exists()
     assert not any(default_storage.exists(name) for name in names)
 
 

@@ -6,7 +6,7 @@ from django.test import Client
 from PIL import Image
 
 from core.errors import CSRF_FAILED
-from editor.models import Job
+from editor.models import EditorJob
 
 from .conftest import fund, logged_in, photo_bytes, upload_form, usage
 
@@ -28,7 +28,7 @@ def test_it_processes_stores_and_charges_once(funded_alice, photo, redis_client,
     assert state["original"]["width"] == 320 and state["original"]["format"] == "jpeg"
     assert len(model_calls) == 1
 
-    job = Job.objects.get(pk=state["id"])
+    job = EditorJob.objects.get(pk=state["id"])
     assert job.user == funded_alice and job.options == {"format": "png", "bg_color": "#ff0000"}
     for name in (job.original, job.mask, job.result, job.thumbnail):
         assert default_storage.exists(name)
@@ -54,7 +54,7 @@ def test_it_lists_every_invalid_field(funded_alice, photo, redis_client):
                      "message": "'angle' must be between -360 and 360 degrees, got: 500.0"}],
         "status": 400,
     }
-    assert not Job.objects.exists()
+    assert not EditorJob.objects.exists()
     assert _app_month(usage(redis_client, funded_alice)) == 0
 
 
@@ -69,7 +69,7 @@ def test_it_refuses_bytes_that_are_not_an_image_and_charges_nothing(funded_alice
     response = logged_in(funded_alice).post(URL, upload_form(b"hello, not a picture", name="a.png"))
     assert response.status_code == 400
     assert response.json()["error"] == "File does not appear to be a valid image (invalid file signature)"
-    job = Job.objects.get()
+    job = EditorJob.objects.get()
     assert job.stage == "error" and job.storage_names == []
     assert _app_month(usage(redis_client, funded_alice)) == 0
 
@@ -97,7 +97,7 @@ def test_it_refuses_an_unverified_email(charlie, photo, redis_client):
     body = response.json()
     assert body["error"] == "Email address not verified – please check your inbox"
     assert body["action"]["href"] == "/profile/"
-    assert not Job.objects.exists()
+    assert not EditorJob.objects.exists()
 
 
 def test_it_refuses_without_credits_and_links_to_pricing(alice, photo, redis_client, model_calls):
@@ -107,7 +107,7 @@ def test_it_refuses_without_credits_and_links_to_pricing(alice, photo, redis_cli
     body = response.json()
     assert body["error"] == "You've reached your monthly limit. Consider purchasing more credits."
     assert body["action"]["href"] == "/pricing/"
-    job = Job.objects.get()
+    job = EditorJob.objects.get()
     assert job.stage == "error" and job.error_status == 429 and job.storage_names == []
     assert model_calls == []
 
@@ -139,7 +139,7 @@ def test_it_answers_a_request_without_its_csrf_token_with_json_403(funded_alice,
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"error": CSRF_FAILED, "status": 403}
-    assert usage(redis_client, funded_alice) == before and model_calls == [] and not Job.objects.exists()
+    assert usage(redis_client, funded_alice) == before and model_calls == [] and not EditorJob.objects.exists()
 
 
 def test_it_keeps_the_original_even_for_a_large_photo(funded_alice):
@@ -148,7 +148,7 @@ def test_it_keeps_the_original_even_for_a_large_photo(funded_alice):
     assert response.status_code == 200
     state = response.json()
     assert (state["result"]["width"], state["result"]["height"]) == (640, 640)
-    job = Job.objects.get()
+    job = EditorJob.objects.get()
     with default_storage.open(job.mask) as handle:
         assert Image.open(handle).size == (1280, 1280)  # full size, so any later size can be rendered
     assert default_storage.size(job.original) == len(data)
@@ -159,19 +159,19 @@ def test_it_refunds_when_the_job_cannot_be_recorded(funded_alice, photo, redis_c
     final row leaves the user uncharged, the job failed and no file behind."""
     from django.db import DatabaseError
 
-    real_asave = Job.asave
+    real_asave = EditorJob.asave
 
     async def asave(self, *args, **kwargs):
-        if self.stage == Job.Stage.DONE:
+        if self.stage == EditorJob.Stage.DONE:
             raise DatabaseError("the row could not be written")
         return await real_asave(self, *args, **kwargs)
 
-    monkeypatch.setattr(Job, "asave", asave)
+    monkeypatch.setattr(EditorJob, "asave", asave)
     response = logged_in(funded_alice).post(URL, upload_form(photo))
     assert response.status_code == 500
     assert response.json()["error"] == "Image processing failed"
     assert _app_month(usage(redis_client, funded_alice)) == 0
-    job = Job.objects.get()
-    assert (job.stage, job.charged) == (Job.Stage.ERROR, False)
+    job = EditorJob.objects.get()
+    assert (job.stage, job.charged) == (EditorJob.Stage.ERROR, False)
     assert not any(default_storage.exists(name) for name in (job.original, job.mask, job.result) if name)
     assert not default_storage.listdir(f"editor/{funded_alice.pk}/{job.pk}")[1]

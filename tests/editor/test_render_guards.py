@@ -13,7 +13,7 @@ import pytest
 from django.middleware.csrf import _get_new_csrf_string
 from django.utils import timezone
 
-from editor.models import Job
+from editor.models import EditorJob
 
 from .conftest import job_processed, logged_in, session_cookie
 
@@ -33,7 +33,7 @@ def _browser(base_url: str, user) -> httpx.Client:
                         headers={"X-CSRFToken": token, "Referer": base_url + "/editor/"}, timeout=60)
 
 
-def _render(browser: httpx.Client, job: Job, **fields) -> httpx.Response:
+def _render(browser: httpx.Client, job: EditorJob, **fields) -> httpx.Response:
     return browser.post(f"/editor/jobs/{job.pk}/render/", data=fields)
 
 
@@ -48,7 +48,7 @@ def test_it_refuses_a_hostile_stroke_at_the_edge(asgi_server, processed, funded_
     body = response.json()
     assert {detail["field"] for detail in body["details"]} == {"strokes"}
     assert "at most 5000 points" in body["details"][0]["message"]
-    assert Job.objects.get(pk=processed.pk).strokes == []
+    assert EditorJob.objects.get(pk=processed.pk).strokes == []
 
 
 @pytest.mark.parametrize(("stroke", "message"), [
@@ -104,8 +104,8 @@ def test_a_render_abandoned_by_its_client_leaves_the_job_done_and_renderable(asg
         assert started.wait(10)
         gate.set()
         deadline = time.monotonic() + 30
-        while Job.objects.get(pk=processed.pk).stage != Job.Stage.DONE:
-            assert time.monotonic() < deadline, Job.objects.get(pk=processed.pk).stage
+        while EditorJob.objects.get(pk=processed.pk).stage != EditorJob.Stage.DONE:
+            assert time.monotonic() < deadline, EditorJob.objects.get(pk=processed.pk).stage
             time.sleep(0.1)
         page = browser.get("/editor/").text
         assert str(processed.pk) in page  # still in Recent
@@ -114,11 +114,11 @@ def test_a_render_abandoned_by_its_client_leaves_the_job_done_and_renderable(asg
 
 def test_a_render_left_in_flight_by_a_dead_process_is_recovered(asgi_server, processed, funded_alice, settings):
     with _browser(asgi_server, funded_alice) as browser:
-        Job.objects.filter(pk=processed.pk).update(stage=Job.Stage.COMPOSITING, updated_at=timezone.now())
+        EditorJob.objects.filter(pk=processed.pk).update(stage=EditorJob.Stage.COMPOSITING, updated_at=timezone.now())
         assert _render(browser, processed, format="png").status_code == 409  # maybe still running
         assert str(processed.pk) in browser.get("/editor/").text  # and still in Recent meanwhile
         old = timezone.now() - timedelta(seconds=2 * settings.EDITOR_RENDER_TIMEOUT + 1)
-        Job.objects.filter(pk=processed.pk).update(updated_at=old)
+        EditorJob.objects.filter(pk=processed.pk).update(updated_at=old)
         response = _render(browser, processed, format="png")
     assert response.status_code == 200 and response.json()["stage"] == "done"
 

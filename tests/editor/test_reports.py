@@ -102,7 +102,7 @@ def test_reports_follow_the_editor_retention(funded_alice, job, settings, capsys
     client = logged_in(funded_alice)
     old, new = (Report.objects.get(pk=_report(client, job, consent="true").json()["id"]) for _ in range(2))
     Report.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
-    call_command("jobs_purge")
+    call_command("editor_purge")
     assert "and 1 cut-out report(s)." in capsys.readouterr().out
     assert list(Report.objects.values_list("pk", flat=True)) == [new.pk]
     assert not any(default_storage.exists(name) for name in old.storage_names)

@@ -4,7 +4,7 @@ and with an Idempotency-Key (a retry gets the same job, never a second one)."""
 import pytest
 
 from billing.models import LedgerEntry
-from jobs.models import Job
+from jobs.models import BatchJob
 from tests.api.servers import image_server
 from tests.jobs.conftest import png, submit, uploads, wait_final
 
@@ -50,7 +50,7 @@ def test_it_refuses_a_url_of_the_wrong_form_at_submission(client, alice, api_key
     assert response.status_code == 400
     assert response.json()["details"] == [
         {"field": "image_url[0]", "message": "image_url must be an http or https URL, got: 'ftp'"}]
-    assert not Job.objects.exists()
+    assert not BatchJob.objects.exists()
 
 
 def test_it_answers_a_retry_with_the_same_idempotency_key_with_the_same_job(client, alice, api_key_for,
@@ -63,6 +63,6 @@ def test_it_answers_a_retry_with_the_same_idempotency_key_with_the_same_job(clie
     again = client.post("/api/jobs", {"image": files}, headers={"x-api-key": key, "Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 202
     assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
-    assert Job.objects.count() == 1
+    assert BatchJob.objects.count() == 1
     other = client.post("/api/jobs", {"image": uploads(1)}, headers={"x-api-key": key, "Idempotency-Key": "k-1"})
-    assert other.status_code == 422 and Job.objects.count() == 1
+    assert other.status_code == 422 and BatchJob.objects.count() == 1

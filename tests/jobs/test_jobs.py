@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from billing.models import LedgerEntry
-from jobs.models import Item, Job
+from jobs.models import BatchJob, Item
 from tests.jobs.conftest import submit, uploads, wait_final, worker_running
 
 MONTHLY_LIMIT = "You've reached your monthly limit. Consider purchasing more credits."
@@ -101,7 +101,7 @@ def test_it_checks_every_file_and_field_before_accepting(client, alice, api_key_
         {"field": "format", "message": "Invalid format 'tiff'. Allowed formats: PNG, JPEG, WEBP, BMP"},
         {"field": "callback_url", "message": "'callback_url' must be an https:// URL"},
     ]
-    assert not Job.objects.exists()
+    assert not BatchJob.objects.exists()
 
 
 def test_it_refuses_a_job_without_images_or_with_too_many(client, alice, api_key_for, jobs_settings):
@@ -153,14 +153,14 @@ def test_it_purges_jobs_past_retention_with_their_files(client, alice, api_key_f
     old = wait_final(client, key, submit(client, key, uploads(2)).json()["id"])
     fresh = submit(client, key, uploads(1)).json()
     wait_final(client, key, fresh["id"])
-    Job.objects.filter(pk=old["id"]).update(created=timezone.now() - timedelta(hours=25))
+    BatchJob.objects.filter(pk=old["id"]).update(created=timezone.now() - timedelta(hours=25))
     media = Path(jobs_settings.MEDIA_ROOT)
     old_files = [path for path in media.rglob("*") if old["id"] in str(path) and path.is_file()]
     assert len(old_files) == 4  # two uploads, two results
     call_command("batch_purge")
-    assert not Job.objects.filter(pk=old["id"]).exists() and not Item.objects.filter(job_id=old["id"]).exists()
+    assert not BatchJob.objects.filter(pk=old["id"]).exists() and not Item.objects.filter(job_id=old["id"]).exists()
     assert not any(path.exists() for path in old_files)
-    assert Job.objects.filter(pk=fresh["id"]).exists()
+    assert BatchJob.objects.filter(pk=fresh["id"]).exists()
 
 
 def test_it_shows_the_batch_queue_in_metrics(client, alice, api_key_for, settings, worker_elsewhere):
@@ -203,7 +203,7 @@ def test_it_answers_503_and_keeps_nothing_when_the_broker_is_down(client, alice,
     assert response.status_code == 503
     assert response.json() == {"error": "Service temporarily unavailable, please retry shortly.", "status": 503}
     assert response["Retry-After"] == "5"
-    assert not Job.objects.exists() and not Item.objects.exists()
+    assert not BatchJob.objects.exists() and not Item.objects.exists()
     assert not [path for path in Path(jobs_settings.MEDIA_ROOT).rglob("*") if path.is_file()]
 
 
@@ -224,7 +224,7 @@ def test_it_retries_an_item_whose_source_file_is_gone_then_fails_it_without_a_ch
 def test_the_answer_status_agrees_with_its_item_counts(client, alice, api_key_for, worker_elsewhere):
     """A worker may start an item before the 202 is written: status and counts come from the same rows."""
     response = submit(client, api_key_for(alice), uploads(2))
-    job = Job.objects.get(pk=response.json()["id"])
+    job = BatchJob.objects.get(pk=response.json()["id"])
     Item.objects.filter(job=job, index=0).update(status=Item.Status.RUNNING)  # as a fast worker would
     view = client.get(f"/api/jobs/{job.pk}", headers={"x-api-key": api_key_for(alice)}).json()
     assert (view["status"], view["counts"]["running"]) == ("running", 1)

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from jobs.models import Item, Job
+from jobs.models import BatchJob, Item
 from tests.jobs.conftest import submit, uploads, wait_final
 from tests.s3_server import bucket, s3_server  # noqa: F401  (the fixtures)
 
@@ -36,6 +36,6 @@ def test_it_keeps_uploads_and_results_in_the_bucket_and_links_them_presigned(cli
         assert fetched.content == bucket.read(name)
         assert Image.open(io.BytesIO(fetched.content)).mode == "RGBA"
 
-    Job.objects.filter(pk=job["id"]).update(created=timezone.now() - timedelta(days=3))
+    BatchJob.objects.filter(pk=job["id"]).update(created=timezone.now() - timedelta(days=3))
     call_command("batch_purge")
-    assert bucket.keys(prefix) == [] and not Job.objects.filter(pk=job["id"]).exists()
+    assert bucket.keys(prefix) == [] and not BatchJob.objects.filter(pk=job["id"]).exists()

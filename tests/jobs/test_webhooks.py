@@ -95,17 +95,17 @@ def test_it_backs_off_exponentially_and_gives_up_after_the_retry_window(alice, j
 
     from django.utils import timezone
 
-    from jobs.models import Job
+    from jobs.models import BatchJob
     from jobs.services import webhook_attempt
     from tests.jobs.conftest import Receiver
 
     hook = Receiver(fail_first=100)
     try:
-        job = Job.objects.create(user=alice, callback_url=hook.url, event_id="evt_test", status="done",
-                                 finished=timezone.now())
+        job = BatchJob.objects.create(user=alice, callback_url=hook.url, event_id="evt_test", status="done",
+                                      finished=timezone.now())
         jobs_settings.JOBS_WEBHOOK_BACKOFF = 30
         assert [webhook_attempt(job_id=job.pk) for _ in range(3)] == [30, 60, 120]
-        Job.objects.filter(pk=job.pk).update(finished=timezone.now() - timedelta(hours=24))
+        BatchJob.objects.filter(pk=job.pk).update(finished=timezone.now() - timedelta(hours=24))
         assert webhook_attempt(job_id=job.pk) is None  # the next wait would end past the 24 h window
         job.refresh_from_db()
         assert (job.callback_attempts, job.callback_last_status, job.callback_delivered_at) == (4, 503, None)

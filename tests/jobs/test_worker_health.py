@@ -6,7 +6,7 @@ from pathlib import Path
 
 from billing.models import LedgerEntry
 from core.worker_heartbeat import STALE_AFTER, heartbeat_beat
-from jobs.models import Item, Job
+from jobs.models import BatchJob, Item
 from tests.jobs.conftest import submit, uploads, worker_running
 
 UNAVAILABLE = {"error": "Service temporarily unavailable, please retry shortly.", "status": 503}
@@ -16,7 +16,7 @@ def test_it_refuses_a_job_with_503_when_no_worker_is_alive(client, alice, api_ke
     heartbeat_beat(name="dead@test", now=time.time() - STALE_AFTER - 1)  # SIGKILLed 21 s ago
     response = submit(client, api_key_for(alice), uploads(2))
     assert (response.status_code, response.json(), response["Retry-After"]) == (503, UNAVAILABLE, "5")
-    assert not Job.objects.exists() and not Item.objects.exists() and not LedgerEntry.objects.exists()
+    assert not BatchJob.objects.exists() and not Item.objects.exists() and not LedgerEntry.objects.exists()
     assert not [path for path in Path(jobs_settings.MEDIA_ROOT).rglob("*") if path.is_file()]
 
 

@@ -241,8 +241,8 @@ def test_the_landing_page_cuts_out_a_preview_without_an_account(page_for, live_s
     from playwright.sync_api import expect
     from skimage import data
 
-    from editor.models import Job as EditorJob
-    from jobs.models import Job as BatchJob
+    from editor.models import EditorJob
+    from jobs.models import BatchJob
 
     settings.BILLING_ANON_DAILY_LIMIT = 2
     photo = tmp_path / "astronaut.jpg"

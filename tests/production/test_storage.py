@@ -73,13 +73,13 @@ def test_it_signs_short_lived_urls_offline(s3):
 
 @pytest.mark.django_db
 def test_it_redirects_editor_downloads_to_a_signed_url(s3, alice, settings, tmp_path):
-    from editor.models import Job
+    from editor.models import EditorJob
 
     settings.MEDIA_ROOT = str(tmp_path)
     local = storages.create_storage({"BACKEND": "django.core.files.storage.FileSystemStorage"})
     name = local.save("editor/result.webp", ContentFile(b"RIFF....WEBP"))
-    job = Job.objects.create(user=alice, original_name="cat.jpg", stage=Job.Stage.DONE, result=name,
-                             result_format="webp", result_content_type="image/webp")
+    job = EditorJob.objects.create(user=alice, original_name="cat.jpg", stage=EditorJob.Stage.DONE, result=name,
+                                   result_format="webp", result_content_type="image/webp")
     from django.test import Client
 
     client = Client()

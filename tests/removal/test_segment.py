@@ -116,7 +116,7 @@ def test_it_leaves_other_execution_providers_to_onnxruntime(monkeypatch):
 
 
 def test_it_warms_up():
-    segment.warm_up()
+    segment.session_warm_up()
     assert "u2netp" in segment._sessions
 
 

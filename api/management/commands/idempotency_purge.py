@@ -1,6 +1,6 @@
 """Delete the stored answers of Idempotency-Keys older than IDEMPOTENCY_TTL (24 h by default).
 
-Run it daily next to `jobs_purge`: `python manage.py idempotency_purge`.
+Run it daily next to `editor_purge`: `python manage.py idempotency_purge`.
 """
 
 from django.core.management.base import BaseCommand

@@ -1,22 +1,13 @@
-"""Delete editor jobs and cut-out reports (database rows and stored files) older than EDITOR_RETENTION_DAYS.
+"""Deprecated: `editor_purge`'s old name (it read as the batch jobs' purge). Removed in the next release."""
 
-Run it daily from cron or a scheduler: `python manage.py jobs_purge`.
-"""
+from editor.management.commands import editor_purge
 
-from django.core.management.base import BaseCommand
-
-from cutouts.reports import reports_purge
-from editor.services import jobs_purge
+DEPRECATION = "jobs_purge is deprecated and will be removed: run `manage.py editor_purge` instead."
 
 
-class Command(BaseCommand):
-    help = "Delete editor jobs and their files older than the retention period."
+class Command(editor_purge.Command):
+    help = "Deprecated: use editor_purge. " + editor_purge.Command.help
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--days", type=int, default=None,
-                            help="Override EDITOR_RETENTION_DAYS for this run.")
-
-    def handle(self, *args, days=None, **options) -> None:
-        purged = jobs_purge(days=days)
-        reports = reports_purge(days=days)  # reports of bad cut-outs follow the same retention
-        self.stdout.write(f"Purged {purged} editor job(s) and {reports} cut-out report(s).")
+    def handle(self, *args, **options) -> None:
+        self.stderr.write(DEPRECATION)
+        super().handle(*args, **options)
