@@ -398,9 +398,22 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     The memory-bounded path: the source's pixels are reused for a cut-out, and a large WEBP
     cut-out is encoded plane by plane (48 MP: under 1 GiB for the whole process).
     """
+    size = size or output_size(planes[0].size, options)  # given when the source was decoded smaller
+    try:
+        return _render_take(planes, size, options, icc_profile=icc_profile, progress=progress)
+    finally:
+        if size[0] * size[1] >= LARGE_IMAGE_PIXELS:
+            # Rotation and the strip encoders leave freed pieces in the pool threads' malloc arenas
+            # (under the 1 MiB mmap threshold), which glibc keeps: ~110 MB after a rotated 48 MP
+            # cut-out, more with every thread that served one. A server then starts its next
+            # request from there (bench/large.py --cases combos: 400 → 1000 MiB before a request).
+            heap_trim()
+
+
+def _render_take(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
+                 icc_profile: bytes | None, progress: Progress) -> RenderResult:
     source, mask = planes
     planes.clear()
-    size = size or output_size(source.size, options)  # given when the source was decoded smaller
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
     if _planes_apply(source, options, size):
