@@ -205,20 +205,23 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
     try:
         if alpha is None and not opaque:
             alpha = np.empty((height, width), dtype=np.uint8)
-        _strips_fill(picture, None if opaque else alpha, strip_make, parallel=width * height >= _PARALLEL_PIXELS)
+        parallel = width * height >= _PARALLEL_PIXELS
+        _strips_fill(picture, None if opaque else alpha, strip_make, parallel=parallel)
         if release:
             release()
+        alph: bytes | None = None
         if opaque:
-            vp8, alph = _vp8_encode(picture, quality, method), None
-        elif width * height >= _PARALLEL_PIXELS:
+            vp8 = _vp8_encode(picture, quality, method)
+        elif parallel:
             vp8, alph = both(partial(_vp8_encode, picture, quality, method), partial(alph_encode, alpha))
         else:
             vp8, alph = _vp8_encode(picture, quality, method), alph_encode(alpha)
     finally:
         _lib.WebPPictureFree(ctypes.byref(picture))
     del alpha
-    if alph is None and not icc_profile:
-        return b"RIFF" + struct.pack("<I", 4 + 8 + len(vp8) + (len(vp8) & 1)) + b"WEBP" + _riff_chunk(b"VP8 ", vp8)
+    if alph is None and not icc_profile:  # the simple format
+        payload = b"WEBP" + _riff_chunk(b"VP8 ", vp8)
+        return b"RIFF" + struct.pack("<I", len(payload)) + payload
     flags = (0x10 if alph is not None else 0) | (0x20 if icc_profile else 0)  # alpha, ICC profile
     body = [_riff_chunk(b"VP8X", struct.pack("<B3x", flags) + (width - 1).to_bytes(3, "little")
                         + (height - 1).to_bytes(3, "little"))]
