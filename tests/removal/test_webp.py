@@ -116,18 +116,17 @@ def test_it_composites_a_translucent_background_band_by_band(fmt, query, people_
     assert np.percentile(alpha_off, 99) <= lossy and np.percentile(colour_off, 99) <= 3 * lossy
 
 
-def _whole_image_webp(image: Image.Image, mask: Image.Image, query: dict) -> Image.Image:
+def _whole_image_webp(image: Image.Image, mask: Image.Image, options) -> Image.Image:
     """What the render did before it went band by band: composite onto a new canvas, rotate the
     whole image, and let Pillow's WEBP encoder write it (converting a mask to RGB itself)."""
-    if query.get("mask"):
+    if options.mask:
         out, fill = mask, 0
     else:
         fill = (0x33, 0x66, 0x99)
         out = Image.new("RGB", image.size, fill)
         out.paste(image, mask=mask)
-    if "angle" in query:
-        out = out.rotate(float(query["angle"]), resample=Image.Resampling.BICUBIC,
-                         expand=query.get("expand") == "true", fillcolor=fill)
+    if options.angle:
+        out = out.rotate(options.angle, resample=Image.Resampling.BICUBIC, expand=options.expand, fillcolor=fill)
     buffer = io.BytesIO()
     out.save(buffer, "WEBP", quality=85, method=0)
     return decode(buffer.getvalue())
@@ -140,15 +139,15 @@ def test_it_writes_opaque_outputs_band_by_band_as_the_whole_image(query, real_ph
     """An opaque bg_color or a mask as WEBP: composited in place, rotated band by band into
     libwebp's planes (48 MP at 30°: 1.2 GB through Pillow's whole-image path) — the same pixels,
     once decoded, as compositing, rotating and encoding the whole image with Pillow."""
-    fields = dict(item.split("=") for item in query.split("&"))
+    options = options_parse(dict(item.split("=") for item in query.split("&")))
     image = image_load(real_photos.photo_bytes("people"), "people.jpg").image
     mask = Image.fromarray(people_mask)
     strips = []
     monkeypatch.setattr(webp, "encode_strips", lambda *args, **kwargs: strips.append(kwargs["opaque"])
                         or _encode_strips(*args, **kwargs))
-    result = render.render_take([image.copy(), mask.copy()], options_parse(fields))
+    result = render.render_take([image.copy(), mask.copy()], options)
     assert strips == [True]  # the band-by-band path, not Pillow's
-    ours, theirs = decode(result.data), _whole_image_webp(image, mask, fields)
+    ours, theirs = decode(result.data), _whole_image_webp(image, mask, options)
     assert (ours.mode, ours.size) == (theirs.mode, theirs.size) == ("RGB", (result.width, result.height))
     assert np.array_equal(np.asarray(ours), np.asarray(theirs))
 
