@@ -203,14 +203,16 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
     if not _lib.WebPPictureAlloc(ctypes.byref(picture)):
         raise MemoryError("libwebp could not allocate the picture")
     try:
-        if alpha is None and not opaque:
+        if opaque:
+            alpha = None
+        elif alpha is None:
             alpha = np.empty((height, width), dtype=np.uint8)
         parallel = width * height >= _PARALLEL_PIXELS
-        _strips_fill(picture, None if opaque else alpha, strip_make, parallel=parallel)
+        _strips_fill(picture, alpha, strip_make, parallel=parallel)
         if release:
             release()
         alph: bytes | None = None
-        if opaque:
+        if alpha is None:  # opaque
             vp8 = _vp8_encode(picture, quality, method)
         elif parallel:
             vp8, alph = both(partial(_vp8_encode, picture, quality, method), partial(alph_encode, alpha))
