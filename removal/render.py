@@ -201,8 +201,8 @@ def _webp_opaque(held: list[Image.Image], fill, options: RemovalOptions, *, icc_
     removal.webp, rotated band by band straight into the encoder's planes. Pillow's WEBP save
     converts to RGB and then ARGB first, and the rotation is a third full-size image: at 48 MP,
     30° expanded, 365 MB each. A mask band becomes RGB as Pillow would convert the whole mask.
-    A band's rotation is Image.rotate's but for the last bit of its shifted matrix (see _band's
-    callers' tests): mosaic12 at −135° decodes 1853 of 24.5 M pixels apart, by at most 6 levels."""
+    A band's rotation is Image.rotate's but for the last bit of its shifted matrix (test_webp.py
+    says why): mosaic12 at −135° decodes 1853 of 24.5 M pixels apart, by at most 6 levels."""
     turns = options.angle % 360
     if turns and _exact_turn(turns, options.expand, held[0].size):
         held.append(_rotate(held.pop(), turns, True, fill))
