@@ -120,8 +120,12 @@ def compose(source: Image.Image, mask: Image.Image, options: RemovalOptions, *, 
     bg = options.bg_color
     if options.format not in FORMATS_WITH_ALPHA or (bg is not None and bg[3] == 255):
         color = _flatten_color(bg)
-        out = Image.new("RGB", size, color)
-        out.paste(source.convert("RGB") if source.mode == "RGBA" else source, mask=alpha)
+        if source.mode == "RGBA":
+            out = source.convert("RGB")
+        else:
+            out = source if owned else source.copy()
+        del source
+        _flatten(out, alpha, color)
         return out, color
     if bg is not None:  # translucent background colour: the result keeps some alpha
         cut = source.convert("RGBA")
@@ -138,6 +142,20 @@ def compose(source: Image.Image, mask: Image.Image, options: RemovalOptions, *, 
     return out, (0, 0, 0, 0)
 
 
+def _flatten(image: Image.Image, alpha: Image.Image, color: tuple[int, int, int]) -> None:
+    """`image` over `color` through `alpha`, in place and band by band: the same pixels as pasting
+    `image` on a new canvas of `color` (Pillow blends both ways with one rounding of
+    in·m + out·(255 − m)), without a second full-size RGB image (48 MP: 192 MB) or a whole inverted
+    mask."""
+    width, height = image.size
+    for top in range(0, height, _FLATTEN_ROWS):
+        box = (0, top, width, min(top + _FLATTEN_ROWS, height))
+        image.paste(color, box, mask=ImageChops.invert(alpha.crop(box)))
+
+
+_FLATTEN_ROWS = 512
+
+
 def _rotate(image: Image.Image, angle: float, expand: bool, fill) -> Image.Image:
     turns = angle % 360
     if turns == 0:
@@ -149,17 +167,59 @@ def _rotate(image: Image.Image, angle: float, expand: bool, fill) -> Image.Image
     return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=expand, fillcolor=fill)
 
 
+def _exact_turn(turns: float, expand: bool, size: tuple[int, int]) -> bool:
+    """A rotation _rotate does by transposing (see there)."""
+    return turns == 180 or (turns in (90, 270) and (expand or size[0] == size[1]))
+
+
 def finish(out: Image.Image, fill, options: RemovalOptions, *, icc_profile: bytes | None = None,
            progress: Progress = None) -> RenderResult:
     """Rotate and encode a composed image."""
-    out = _rotate(out, options.angle, options.expand, fill)
+    return _finish_take([out], fill, options, icc_profile=icc_profile, progress=progress)
+
+
+def _finish_take(held: list[Image.Image], fill, options: RemovalOptions, *, icc_profile: bytes | None,
+                 progress: Progress) -> RenderResult:
+    """finish, taking the composed image out of `held` (emptied) so it can be freed before the encode."""
+    if options.mask:
+        icc_profile = None
+    if options.format == "webp" and held[0].mode in ("RGB", "L") and webp.available():
+        return _webp_opaque(held, fill, options, icc_profile=icc_profile, progress=progress)
+    out = _rotate(held.pop(), options.angle, options.expand, fill)
     if progress:
         progress("encoding")
-    data = image_encode(out, options.format, icc_profile=None if options.mask else icc_profile)
+    data = image_encode(out, options.format, icc_profile=icc_profile)
     return RenderResult(
         data=data, content_type=CONTENT_TYPES[options.format], width=out.width, height=out.height,
         format=options.format,
     )
+
+
+def _webp_opaque(held: list[Image.Image], fill, options: RemovalOptions, *, icc_profile: bytes | None,
+                 progress: Progress) -> RenderResult:
+    """An image without alpha (a flattened cut-out, "RGB", or a mask, "L") → WEBP through
+    removal.webp, rotated band by band straight into the encoder's planes. Pillow's WEBP save
+    converts to RGB and then ARGB first, and the rotation is a third full-size image: at 48 MP,
+    30° expanded, 365 MB each. A mask band becomes RGB as Pillow would convert the whole mask.
+    A band's rotation is Image.rotate's but for the last bit of its shifted matrix (test_webp.py
+    says why): mosaic12 at −135° decodes 1853 of 24.5 M pixels apart, by at most 6 levels."""
+    turns = options.angle % 360
+    if turns and _exact_turn(turns, options.expand, held[0].size):
+        held.append(_rotate(held.pop(), turns, True, fill))
+        turns = 0
+    rotation = _rotation(held[0].size, options.angle, options.expand) if turns else None
+    size = rotation[0] if rotation else held[0].size
+
+    def strip(top: int, bottom: int) -> tuple[Image.Image, None]:
+        band = _band(held[0], top, bottom, rotation, fill)
+        return (band.convert("RGB") if band.mode == "L" else band), None
+
+    if progress:
+        progress("encoding")
+    data = webp.encode_strips(size, strip, quality=WEBP_SETTINGS["quality"], method=WEBP_SETTINGS["method"],
+                              icc_profile=icc_profile, release=held.clear, opaque=True)
+    return RenderResult(data=data, content_type=CONTENT_TYPES["webp"], width=size[0], height=size[1],
+                        format="webp")
 
 
 def render(image: LoadedImage, mask: Image.Image, options: RemovalOptions, *, progress: Progress = None
@@ -288,7 +348,7 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
     if source.size != size:
         source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     turns = options.angle % 360
-    exact = turns == 180 or (turns in (90, 270) and (options.expand or source.width == source.height))
+    exact = _exact_turn(turns, options.expand, source.size)
     if options.format == "png" or webp.available():
         if exact:
             source, mask = _rotate(source, turns, True, 0), _rotate(mask, turns, True, 0)
@@ -340,9 +400,22 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     The memory-bounded path: the source's pixels are reused for a cut-out, and a large WEBP
     cut-out is encoded plane by plane (48 MP: under 1 GiB for the whole process).
     """
+    size = size or output_size(planes[0].size, options)  # given when the source was decoded smaller
+    try:
+        return _render_take(planes, size, options, icc_profile=icc_profile, progress=progress)
+    finally:
+        if size[0] * size[1] >= LARGE_IMAGE_PIXELS:
+            # Rotation and the strip encoders leave freed pieces in the pool threads' malloc arenas
+            # (under the 1 MiB mmap threshold), which glibc keeps: ~110 MB after a rotated 48 MP
+            # cut-out, more with every thread that served one. A server then starts its next
+            # request from there (bench/large.py --cases combos: 400 → 1000 MiB before a request).
+            heap_trim()
+
+
+def _render_take(planes: list[Image.Image], size: tuple[int, int], options: RemovalOptions, *,
+                 icc_profile: bytes | None, progress: Progress) -> RenderResult:
     source, mask = planes
     planes.clear()
-    size = size or output_size(source.size, options)  # given when the source was decoded smaller
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
     if _planes_apply(source, options, size):
@@ -353,4 +426,6 @@ def render_take(planes: list[Image.Image], options: RemovalOptions, *, icc_profi
     del source, mask
     if out.width * out.height >= LARGE_IMAGE_PIXELS:
         heap_trim()  # the WEBP encoder's big buffers are mmap'ed and cannot reuse freed heap
-    return finish(out, fill, options, icc_profile=icc_profile, progress=progress)
+    held = [out]
+    del out
+    return _finish_take(held, fill, options, icc_profile=icc_profile, progress=progress)

@@ -109,22 +109,24 @@ def _plane(pointer: int, rows: int, stride: int) -> np.ndarray:
 StripMake = Callable[[int, int], tuple[Image.Image, Image.Image | None]]
 
 
-def _strip_fill(picture: _Picture, alpha_plane: np.ndarray, strip_make: StripMake, top: int, bottom: int
-                ) -> None:
+def _strip_fill(picture: _Picture, alpha_plane: np.ndarray | None, strip_make: StripMake, top: int,
+                bottom: int) -> None:
     """Rows top..bottom of the picture's planes from strip_make(top, bottom) → (RGB, L), black
-    under alpha 0 (hidden colour costs bytes and time; libwebp's RGBA path blanks it too)."""
+    under alpha 0 (hidden colour costs bytes and time; libwebp's RGBA path blanks it too).
+    `alpha_plane` None: an opaque picture, the strips' colour only."""
     rgb, alpha = strip_make(top, bottom)
     width, rows = picture.width, bottom - top
-    alpha_rows = alpha_plane[top:bottom]
-    if alpha is not None:
-        alpha_rows[:] = np.asarray(alpha)
-        del alpha
     # Pillow keeps RGB in 4 bytes a pixel: RGBX is a plain copy. A pixel as one uint32 times
     # "visible" blanks it (8× faster than a uint8 multiply broadcast over the channels).
     rgbx = np.frombuffer(rgb.tobytes("raw", "RGBX"), dtype=np.uint32).reshape(rows, width)
     del rgb
-    if not alpha_rows.all():
-        rgbx = np.multiply(rgbx, alpha_rows != 0, dtype=np.uint32)
+    if alpha_plane is not None:
+        alpha_rows = alpha_plane[top:bottom]
+        if alpha is not None:
+            alpha_rows[:] = np.asarray(alpha)
+        if not alpha_rows.all():
+            rgbx = np.multiply(rgbx, alpha_rows != 0, dtype=np.uint32)
+    del alpha
     strip = _Picture()
     _lib.WebPPictureInitInternal(ctypes.byref(strip), _ABI)
     strip.width, strip.height = width, rows
@@ -144,7 +146,7 @@ def _strip_fill(picture: _Picture, alpha_plane: np.ndarray, strip_make: StripMak
         _lib.WebPPictureFree(ctypes.byref(strip))
 
 
-def _strips_fill(picture: _Picture, alpha: np.ndarray, strip_make: StripMake, parallel: bool) -> None:
+def _strips_fill(picture: _Picture, alpha: np.ndarray | None, strip_make: StripMake, parallel: bool) -> None:
     bounds = [(top, min(top + _STRIP_ROWS, picture.height)) for top in range(0, picture.height, _STRIP_ROWS)]
 
     def fill(part: list[tuple[int, int]]) -> None:
@@ -186,12 +188,14 @@ def _vp8_encode(picture: _Picture, quality: float, method: int) -> bytes:
 
 def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: float, method: int,
                   icc_profile: bytes | None = None, release: Callable[[], None] | None = None,
-                  alpha: np.ndarray | None = None) -> bytes:
+                  alpha: np.ndarray | None = None, opaque: bool = False) -> bytes:
     """A WEBP file of size `size` whose rows come from `strip_make(top, bottom)`: an RGB strip and
     its alpha ("L"), each bottom − top rows high (the colour under alpha 0 is written black).
     `release` runs once every strip is in the planes,
     before encoding (the caller drops its full-size images there). `alpha`: the whole alpha plane
-    (height × width, writable), taken over, when the caller has it: one copy fewer."""
+    (height × width, writable), taken over, when the caller has it: one copy fewer. `opaque`: no
+    alpha at all (the strips' alpha is ignored), written as Pillow writes an RGB image: VP8 alone,
+    in a VP8X container only to carry an ICC profile."""
     width, height = size
     picture = _Picture()
     _lib.WebPPictureInitInternal(ctypes.byref(picture), _ABI)
@@ -199,23 +203,34 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
     if not _lib.WebPPictureAlloc(ctypes.byref(picture)):
         raise MemoryError("libwebp could not allocate the picture")
     try:
-        if alpha is None:
+        if opaque:
+            alpha = None
+        elif alpha is None:
             alpha = np.empty((height, width), dtype=np.uint8)
-        _strips_fill(picture, alpha, strip_make, parallel=width * height >= _PARALLEL_PIXELS)
+        parallel = width * height >= _PARALLEL_PIXELS
+        _strips_fill(picture, alpha, strip_make, parallel=parallel)
         if release:
             release()
-        if width * height >= _PARALLEL_PIXELS:
+        alph: bytes | None = None
+        if alpha is None:  # opaque
+            vp8 = _vp8_encode(picture, quality, method)
+        elif parallel:
             vp8, alph = both(partial(_vp8_encode, picture, quality, method), partial(alph_encode, alpha))
         else:
             vp8, alph = _vp8_encode(picture, quality, method), alph_encode(alpha)
     finally:
         _lib.WebPPictureFree(ctypes.byref(picture))
     del alpha
-    flags = 0x10 | (0x20 if icc_profile else 0)  # alpha, ICC profile
+    if alph is None and not icc_profile:  # the simple format
+        payload = b"WEBP" + _riff_chunk(b"VP8 ", vp8)
+        return b"RIFF" + struct.pack("<I", len(payload)) + payload
+    flags = (0x10 if alph is not None else 0) | (0x20 if icc_profile else 0)  # alpha, ICC profile
     body = [_riff_chunk(b"VP8X", struct.pack("<B3x", flags) + (width - 1).to_bytes(3, "little")
                         + (height - 1).to_bytes(3, "little"))]
     if icc_profile:
         body.append(_riff_chunk(b"ICCP", icc_profile))
-    body += [_riff_chunk(b"ALPH", alph), _riff_chunk(b"VP8 ", vp8)]
+    if alph is not None:
+        body.append(_riff_chunk(b"ALPH", alph))
+    body.append(_riff_chunk(b"VP8 ", vp8))
     payload = b"WEBP" + b"".join(body)
     return b"RIFF" + struct.pack("<I", len(payload)) + payload
