@@ -206,7 +206,7 @@ def _store(claim: _Claim, fingerprint: str, response: HttpResponse) -> None:
     headers = [(name_, value) for name_, value in response.items()]
     record = {"state": "done", "fp": fingerprint, "status": response.status_code, "headers": headers,
               "name": name, "id": json.loads(claim.value)["id"]}
-    material = getattr(response, _MATERIAL, None)
+    material = response.__dict__.pop(_MATERIAL, None)  # stored once, then not held by the response
     if material is not None and response.status_code == 200:
         record["report"] = _material_store(base, name, response, material)
     rc.call(lambda r: r.set(claim.redis_key, json.dumps(record), ex=settings.IDEMPOTENCY_TTL))

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from ninja import Router
 
 from api.auth import key_token_or_anonymous
+from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import ReportMaterial, idempotent, report_material_attach
 from api.image_source import image_source_read
 from api.response_shape import response_shape
@@ -71,7 +72,9 @@ async def _rmbg(request, caller):
         response[TEST_MODE_HEADER] = "true"
     _subject_headers(response, delivered.cutout)
     shaped = response_shape(request, response)  # raw bytes, or JSON when Accept asks for it only
-    if caller.user is not None and not delivered.test_mode:  # reportable by key later: POST /rmbg/report
+    # Reportable by its key later (POST /rmbg/report). Only with a key: the response would otherwise
+    # hold the upload and the result for nothing (a 48 MP request's RSS, issue 28).
+    if caller.user is not None and not delivered.test_mode and request.headers.get(IDEMPOTENCY_HEADER):
         report_material_attach(shaped, ReportMaterial(
             original=source.data, original_name=source.filename, original_url=source.image_url or "",
             result=result.data, result_content_type=result.content_type,
