@@ -163,11 +163,13 @@ def _riff_chunk(tag: bytes, payload: bytes) -> bytes:
     return tag + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) & 1 else b"")
 
 
-def _vp8_encode(picture: _Picture, quality: float, method: int) -> bytes:
-    """The VP8 chunk's payload of the picture's YUV planes."""
+def _vp8_encode(picture: _Picture, quality: float, method: int, threads: bool = False) -> bytes:
+    """The VP8 chunk's payload of the picture's YUV planes. `threads`: libwebp's thread_level, its
+    analysis pass on a second thread (the same bytes; 48 MP: 0.86 → 0.75 s)."""
     config = _Config()
     _lib.WebPConfigInitInternal(ctypes.byref(config), 0, quality, _ABI)  # WEBP_PRESET_DEFAULT
     config.method = method
+    config.thread_level = int(threads)
     if not _lib.WebPValidateConfig(ctypes.byref(config)):
         raise ValueError("invalid libwebp configuration")
     writer = _MemoryWriter()
@@ -213,9 +215,10 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
             release()
         alph: bytes | None = None
         if alpha is None:  # opaque
-            vp8 = _vp8_encode(picture, quality, method)
+            vp8 = _vp8_encode(picture, quality, method, threads=parallel)
         elif parallel:
-            vp8, alph = both(partial(_vp8_encode, picture, quality, method), partial(alph_encode, alpha))
+            vp8, alph = both(partial(_vp8_encode, picture, quality, method, threads=True),
+                             partial(alph_encode, alpha))
         else:
             vp8, alph = _vp8_encode(picture, quality, method), alph_encode(alpha)
     finally:
