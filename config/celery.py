@@ -7,7 +7,7 @@ Settings are Django's `CELERY_*` names (config/settings.py); tasks are found in 
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -32,6 +32,15 @@ def _model_load(**_kwargs) -> None:
 
     session_warm_up(settings.REMBG_MODEL)
     solver_warm_up_start()
+
+
+@worker_init.connect
+def _model_load_threads(sender=None, **_kwargs) -> None:
+    """`--pool threads` (and solo) run tasks in the main process, where no worker_process_init comes
+    for threads: the model is loaded there, once, before the pool starts (prefork forks after this,
+    so it must not load the model here: the children load their own)."""
+    if "thread" in str(getattr(sender, "pool_cls", "")).lower():
+        _model_load()
 
 
 # The worker's heartbeat and its start-up take-back of orphaned tasks (jobs.worker). A bootstep, not
