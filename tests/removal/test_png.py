@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageChops, ImageCms
 
 from removal import render, segment
 from removal.decode import image_load
@@ -61,3 +61,23 @@ def test_it_combines_adler32_as_zlib_does():
 
     first, second = b"cut" * 1000, bytes(range(256)) * 300
     assert _adler_combine(zlib.adler32(first), zlib.adler32(second), len(second)) == zlib.adler32(first + second)
+
+
+@pytest.mark.parametrize("transparent_upload", [False, True])
+def test_a_png_cut_out_is_the_photo_over_a_transparent_canvas_black_where_nothing_shows(people,
+                                                                                       transparent_upload):
+    """compose blanks the colour under alpha 0 in place (issue 28: no second full-size canvas): the
+    same pixels as pasting the photo through the binary mask onto a new transparent canvas."""
+    image, mask = people
+    if transparent_upload:
+        image = image.convert("RGBA")
+        image.putalpha(Image.linear_gradient("L").rotate(90).resize(image.size))
+    alpha = mask if image.mode == "RGB" else ImageChops.multiply(mask, image.getchannel("A"))
+    reference = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    reference.paste(image, mask=alpha.point(lambda v: 255 if v else 0))
+    reference.putalpha(alpha)
+    out, _ = render.compose(image.copy(), mask, options_parse({"format": "png"}), owned=True)
+    got, want = np.asarray(out), np.asarray(reference)
+    assert out.mode == "RGBA"
+    assert (got[..., 3] == 0).any() and not got[got[..., 3] == 0][:, :3].any()  # black under alpha 0
+    assert np.array_equal(got, want)
