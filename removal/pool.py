@@ -6,8 +6,9 @@ Two stage executors, shared by every caller of `removal.pipeline` (API, editor, 
          a lone request's inference uses every core. With more slots than PIPELINE_WORKERS, an
          inference that starts while another runs uses a single-threaded session beside it
          (segment.model_run): the model alone did 288 against 389 ms an image on 2 loaded
-         cores, but end to end the A/B stayed within the noise here, so it is opt-in until
-         measured on a quiet machine (PIPELINE_MODEL_SLOTS=2 on 2 cores);
+         cores, but end to end it buys nothing: on a quiet 2-core machine (issue 28, bench/http.py,
+         two A/B pairs) png 2.24/2.10x rembg's throughput with 2 slots against 2.39/2.43x with 1,
+         webp 2.27/2.12x against 2.28/2.10x, for +200 MB of RSS. So it stays opt-in;
   cpu    PIPELINE_CPU_WORKERS threads (default: the process's cores) for decoding, the model's
          input, the mask's upscaling, compositing and encoding. They run beside another
          request's inference, so under load the model does not wait for the rest of a request.
