@@ -135,7 +135,7 @@ def compose(source: Image.Image, mask: Image.Image, options: RemovalOptions, *, 
     if options.format == "png":
         # Zero the colour under fully transparent pixels: PNG then compresses (and saves) ~2×
         # faster. WEBP does the same itself (exact=False). In place: the pixels of pasting onto a
-        # new transparent canvas, without the canvas (people.jpg: composite 10 → 5 ms).
+        # new transparent canvas, without the canvas (people.jpg: composite 10 → 7 ms).
         _hidden_blank(out, alpha)
     out.putalpha(alpha)
     return out, (0, 0, 0, 0)
