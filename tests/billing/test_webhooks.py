@@ -193,7 +193,9 @@ def test_it_rejects_a_stale_timestamp(alice, deliver, redis_client):
     _assert_nothing_written(redis_client)
 
 
-@pytest.mark.parametrize("skew", [600, 301])
+# 305, not 301: the server compares with its own clock when the request arrives, and int(time.time())
+# + 301 fell inside the tolerance whenever a second boundary passed before that (CI, under load).
+@pytest.mark.parametrize("skew", [600, 305])
 def test_it_rejects_a_timestamp_from_the_future_outside_the_tolerance(alice, deliver, redis_client, skew):
     paid = event("checkout.session.completed", checkout_session(alice))
     payload = json.dumps(paid)
