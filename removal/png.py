@@ -8,6 +8,10 @@ alike) and deflated at zlib level 1 on its own; the two threads of removal.pool.
 other strip. Independent deflate streams join into one: each ends with a sync flush (an empty
 stored block, byte aligned), the last with the final block, and their Adler-32s combine. Any PNG
 decoder reads the result; its pixels are the composed image's.
+
+The deflate is ISA-L's (PyPI `isal`, zlib's API) where it is installed: at its level 1, 3.5× faster
+than zlib's level 1 and 3 % smaller on a 48 MP cut-out's filtered rows (192 MB: 1437 → 413 ms on
+one core, 56 → 54 MB); zlib otherwise. Both release the GIL, so the two threads run at once.
 """
 
 import struct
@@ -19,6 +23,11 @@ import numpy as np
 from PIL import Image
 
 from removal.pool import both
+
+try:  # wheels for Linux, macOS and Windows on x86-64 and ARM; zlib anywhere else
+    from isal import isal_zlib as _deflate
+except ImportError:  # pragma: no cover
+    _deflate = zlib
 
 _STRIP_ROWS = 128
 _BASE = 65521  # Adler-32's modulus
@@ -61,9 +70,9 @@ def _strip_deflate(strip_make: StripMake, top: int, bottom: int, last: bool) -> 
     np.subtract(rows[0], above, out=body[0])
     del rows
     raw = filtered.tobytes()
-    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
-    data = compressor.compress(raw) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-    return data, zlib.adler32(raw), len(raw)
+    compressor = _deflate.compressobj(1, _deflate.DEFLATED, -15)
+    data = compressor.compress(raw) + compressor.flush(_deflate.Z_FINISH if last else _deflate.Z_SYNC_FLUSH)
+    return data, _deflate.adler32(raw), len(raw)
 
 
 def png_encode_strips(size: tuple[int, int], strip_make: StripMake, *, icc_chunk: bytes | None = None,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageCms
 
-from removal import render, segment
+from removal import png, render, segment
 from removal.decode import image_load
 from removal.options import options_parse
 from removal.png import _adler_combine
@@ -54,6 +54,28 @@ def test_it_keeps_the_icc_profile(people, monkeypatch):
     image, mask = people
     result = render.render_take([image.copy(), mask.copy()], options_parse({"format": "png"}), icc_profile=profile)
     assert decode(result.data).info.get("icc_profile") == profile
+
+
+@pytest.mark.parametrize("deflater", ["isal", "zlib"])
+def test_either_deflater_writes_one_valid_zlib_stream_of_the_same_pixels(deflater, people, monkeypatch):
+    """ISA-L (installed by pyproject) and zlib's fallback: strips joined by sync flushes, one Adler-32
+    that zlib itself checks when it inflates the IDAT, the same pixels either way."""
+    import zlib
+
+    from isal import isal_zlib
+
+    assert png._deflate is isal_zlib  # what the server uses
+    monkeypatch.setattr(png, "_deflate", isal_zlib if deflater == "isal" else zlib)
+    monkeypatch.setattr(render, "LARGE_IMAGE_PIXELS", 1)
+    image, mask = people
+    data = render.render_take([image.copy(), mask.copy()], options_parse({"format": "png"})).data
+    idat = data.index(b"IDAT")
+    length = int.from_bytes(data[idat - 4:idat], "big")
+    raw = zlib.decompress(data[idat + 4:idat + 4 + length])  # raises on a bad stream or checksum
+    assert len(raw) == image.height * (1 + image.width * 4)
+    expected = render.finish(*render.compose(image.copy(), mask.copy(), options_parse({"format": "png"})),
+                             options_parse({"format": "png"}))
+    assert np.array_equal(np.asarray(decode(data)), np.asarray(decode(expected.data)))
 
 
 def test_it_combines_adler32_as_zlib_does():
