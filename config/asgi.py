@@ -4,6 +4,10 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from config.startup import process_start, warm_up_begin  # noqa: E402
+
+warming = warm_up_begin()  # WARM_UP: the model loads on a thread while Django and the apps import
+
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()  # sets Django up before consumers are imported
@@ -13,7 +17,6 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from config.startup import process_start  # noqa: E402
 from core.body_limit import BodyLimitMiddleware  # noqa: E402
 from editor.routing import websocket_urlpatterns  # noqa: E402
 
@@ -30,7 +33,7 @@ class SiteOriginValidator(OriginValidator):
         return settings.WEBSOCKET_ALLOWED_ORIGINS
 
 
-process_start()  # logs the execution provider and pool sizing; warms the model when WARM_UP is on
+process_start(warming)  # logs the execution provider and pool sizing; waits for the warm-up
 
 application = ProtocolTypeRouter(
     {

@@ -1,21 +1,67 @@
 """What every server process does once, when config.asgi is imported: say how it is set up
-(execution provider, pool and thread sizing), and load the model and the matting solver when WARM_UP is on."""
+(execution provider, pool and thread sizing), and load the model and the matting solver when WARM_UP is on.
+
+The model loads and warms on a thread begun before Django is imported (`warm_up_begin`, the first
+thing config.asgi does): OpenVINO compiles and runs natively, without the GIL, while the main
+thread imports Django, the apps and the URLconf (the thread's own imports come first, on the main
+thread: see warm_up_begin). Warm `make run` → /healthz ok, worker included: 3.2-4.0 → s (issue 28;
+the two were one after the other, ~1.0 s of model and warm-up after ~1.3 s of imports).
+"""
 
 import logging
 import os
 import threading
+import time
+from importlib import import_module
 
 from django.conf import settings
-
-from removal.pipeline import warm_up
-from removal.pool import pool_sizing
-from removal.refine import refine_warm_up
-from removal.segment import precision_configured, precision_fallback, providers_configured, runtime_configured
 
 log = logging.getLogger("cutout.startup")
 
 
-def process_start() -> None:
+class WarmUp:
+    """removal.pipeline.warm_up on a thread of its own; `wait()` joins it and raises what it raised."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="cutout-model-warm-up", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            from removal.pipeline import warm_up
+
+            warm_up(self.model)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()
+            self.error = exc
+        self.seconds = time.perf_counter() - started
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def warm_up_begin() -> WarmUp | None:
+    """Start loading and warming the model when WARM_UP is on (reads the settings module only:
+    Django need not be set up yet). What the warm-up imports is imported first, here: the thread
+    then imports nothing while this one imports Django (removal.pipeline.warm_up_imports)."""
+    if not settings.WARM_UP:
+        return None
+    from removal.pipeline import warm_up_imports
+
+    warm_up_imports(settings.REMBG_MODEL)
+    return WarmUp(settings.REMBG_MODEL)
+
+
+def process_start(warming: WarmUp | None = None) -> None:
+    """`warming`: the warm-up warm_up_begin started, waited for here (begun here when None)."""
+    from removal.pool import pool_sizing
+    from removal.segment import precision_configured, precision_fallback, providers_configured, runtime_configured
+
     sizing = pool_sizing()
     providers = providers_configured()  # an unavailable provider stops the process here, loudly
     runtime = runtime_configured()  # and so does an unknown or missing MODEL_RUNTIME
@@ -34,13 +80,17 @@ def process_start() -> None:
                "pipeline_workers": sizing.workers, "onnx_intra_op_threads": sizing.intra_op_threads,
                "cpus": sizing.cpus, "queue_limit": sizing.queue_limit},
     )
+    import_module(settings.ROOT_URLCONF)  # the API's routers and schemas: not on the first request
     if settings.WARM_UP:
-        warm_up(settings.REMBG_MODEL)
-        log.info("process %s: model %s warmed up", os.getpid(), settings.REMBG_MODEL)
+        warming = warming or WarmUp(settings.REMBG_MODEL)
+        warming.wait()
+        log.info("process %s: model %s warmed up (%.2f s)", os.getpid(), settings.REMBG_MODEL, warming.seconds)
         solver_warm_up_start()
 
 
 def _solver_warm_up() -> None:
+    from removal.refine import refine_warm_up
+
     refine_warm_up()
     log.info("process %s: the matting solver warmed up", os.getpid())
 

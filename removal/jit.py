@@ -18,6 +18,9 @@ import hashlib
 import os
 import platform
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -42,11 +45,27 @@ def jit_cache_configure() -> Path:
     return path
 
 
+_import_lock = threading.Lock()
+
+
+@contextmanager
+def solver_importing() -> Iterator[None]:
+    """Around every import of pymatting, and of rembg (which imports pymatting's submodules by
+    another path): numba's cache configured first, and one thread at a time. Two threads importing
+    the package by the two paths at once deadlock in importlib — Python raises _DeadlockError in one
+    and KeyError('pymatting') in the other: the solver's warm-up thread at a process's start beside
+    a request's first non-default model did (tests/removal/test_jit.py). Uncontended once imported."""
+    with _import_lock:
+        jit_cache_configure()
+        yield
+
+
 def jit_compile() -> Path:
     """Compile (or load) pymatting's numba functions into the cache; returns the cache directory."""
-    path = jit_cache_configure()
+    path = jit_cache_dir()
     path.mkdir(parents=True, exist_ok=True)
-    import pymatting  # noqa: F401 - eager signatures: the import is the compilation
+    with solver_importing():
+        import pymatting  # noqa: F401 - eager signatures: the import is the compilation
 
     return path
 

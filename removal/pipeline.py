@@ -185,6 +185,21 @@ def mask_compute(image: LoadedImage, *, progress: Progress = None, size: tuple[i
     return mask_predict(image.image, size or image.image.size, model=model)
 
 
+def warm_up_imports(model: str = DEFAULT_MODEL) -> None:
+    """Import everything warm_up imports, on the caller's thread, so that warm_up on another one
+    imports nothing (config.startup runs it beside Django's imports: two threads importing one
+    package by different paths can deadlock in importlib, see removal.jit.solver_importing).
+    tests/foundation/test_startup.py checks that nothing is left."""
+    import concurrent.futures.thread  # noqa: F401 - concurrent.futures imports it lazily
+    import numpy.ctypeslib  # noqa: F401 - removal.webp's planes; numpy imports it lazily
+
+    import removal.encode  # noqa: F401
+    import removal.options  # noqa: F401
+
+    segment.session_imports(model)
+    Image.init()  # Pillow imports its format plugins at the first open or save
+
+
 def warm_up(model: str = DEFAULT_MODEL) -> None:
     """Load the model and send a photo-sized PNG and a small WEBP through every stage, so the first
     request pays no start-up cost (session, threads, arenas, codecs, its first large buffers).

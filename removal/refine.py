@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from removal.config import env_read
-from removal.jit import jit_cache_configure
+from removal.jit import solver_importing
 
 REFINE_MODES = ("none", "matting")
 _FG_LEVEL = 240  # rembg's alpha_matting threshold: mask above is foreground
@@ -115,8 +115,8 @@ def _check(deadline: float) -> None:
 
 def _closed_form(image: np.ndarray, trimap: np.ndarray, deadline: float) -> np.ndarray:
     """Closed-form alpha (float64, 0..1) of `image` (h×w×3, 0..1) for a uint8 trimap."""
-    jit_cache_configure()  # pymatting compiles (or loads from var/numba) its numba code on import
-    from pymatting import cf_laplacian, cg, ichol
+    with solver_importing():  # pymatting loads (or compiles) its numba code on import
+        from pymatting import cf_laplacian, cg, ichol
 
     unknown = (trimap == 128).ravel()
     known, is_fg = ~unknown, (trimap == 255).ravel()

@@ -30,7 +30,7 @@ from PIL import Image
 
 from removal.config import INT8_MODEL, env_read, int8_built, int8_paths, model_home
 from removal.errors import ModelNotInstalled, ProviderUnavailable, UnknownModel
-from removal.jit import jit_cache_configure
+from removal.jit import solver_importing
 from removal.pool import pool_sizing
 from removal.resize import resize_split
 
@@ -64,11 +64,28 @@ LARGE_IMAGE_PIXELS = 16_000_000
 _sessions: dict[str, Any] = {}
 _sessions_lock = threading.Lock()
 
+# OpenVINO keeps what its CPU plugin compiled here, keyed by the model, the compile settings and
+# its own version, and loads it the next time instead of compiling again: u2netp int8 0.48 → 0.24 s
+# wall, 0.56 → 0.30 s CPU (4.4 MB). Every server and worker process compiles at start, on the same
+# two cores as the others: the CPU is what a warm `make run` waits for (issue 28).
+DEFAULT_OPENVINO_CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "openvino"
+
+
+def openvino_cache_dir() -> Path | None:
+    """OPENVINO_CACHE_DIR, else var/openvino; None when it cannot be created or written (compile
+    every time, as without a cache)."""
+    path = Path(os.environ.get("OPENVINO_CACHE_DIR", "").strip() or DEFAULT_OPENVINO_CACHE_DIR)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
 
 def _session_classes() -> dict[str, type]:
     """rembg's local, credential-free session classes by model name (imports rembg: ~170 MB)."""
-    jit_cache_configure()  # rembg imports pymatting, which compiles or loads its numba code
-    from rembg.sessions import sessions
+    with solver_importing():  # rembg imports pymatting, which loads (or compiles) its numba code
+        from rembg.sessions import sessions
 
     return {
         name: cls
@@ -77,6 +94,14 @@ def _session_classes() -> dict[str, type]:
     }
 
 
+def session_imports(name: str = DEFAULT_MODEL) -> None:
+    """Import what creating `name`'s session imports (its runtime, or rembg), and nothing else."""
+    if name not in _U2NET_FAMILY:
+        _session_classes()
+    elif runtime_configured() == "openvino":
+        import openvino  # noqa: F401
+    else:
+        import onnxruntime  # noqa: F401
 
 
 def _openvino_installed() -> bool:
@@ -178,6 +203,9 @@ class OpenVinoU2netSession:
         self.model_path = path
         self.precision = "int8" if path.suffix == ".xml" else "f32"
         core = ov.Core()
+        cache = openvino_cache_dir()
+        if cache is not None:
+            core.set_property({"CACHE_DIR": str(cache)})
         model = core.read_model(str(path))
         model.reshape([1, 3, _U2NET_SIDE, _U2NET_SIDE])
         sizing = pool_sizing()

@@ -66,3 +66,37 @@ def test_provisioning_again_trusts_its_marker_and_imports_nothing_heavy(tmp_path
     assert provision() == ["True", "True", "True"]  # no marker: the solver is compiled (or loaded)
     assert [marker.name for marker in cache.glob("compiled-*")] == [f"compiled-{jit_cache_key()}"]
     assert provision() == ["False", "False", "False"]
+
+
+# The solver's warm-up thread (config.startup, at every start) imports pymatting while a request's
+# first non-default model imports rembg, which imports pymatting's submodules by another path.
+RACE = """
+import sys, threading, time
+from removal.refine import refine_warm_up
+from removal.segment import _session_classes
+errors = []
+def warm():
+    try:
+        refine_warm_up()
+    except BaseException as exc:
+        errors.append(repr(exc))
+thread = threading.Thread(target=warm)
+thread.start()
+time.sleep(float(sys.argv[1]))
+try:
+    _session_classes()
+except BaseException as exc:
+    errors.append(repr(exc))
+thread.join()
+print(errors)
+"""
+
+
+def test_the_solver_warming_up_beside_a_first_rembg_import_breaks_neither():
+    """Both used to fail (importlib's _DeadlockError in one thread, KeyError('pymatting') in the
+    other) when rembg's import began while the warm-up was inside pymatting's: 0.2-0.4 s in, here."""
+    for delay in ("0.2", "0.3", "0.4"):
+        done = subprocess.run([sys.executable, "-c", RACE, delay], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip().splitlines()[-1] == "[]", (delay, done.stdout[-2000:])

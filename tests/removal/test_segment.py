@@ -69,6 +69,12 @@ def test_it_sets_onnxruntime_threads_so_the_pool_fits_the_cores(monkeypatch):
     assert sizing.workers * sizing.intra_op_threads <= sizing.cpus
 
 
+@pytest.fixture
+def people_mask_input(real_photos) -> np.ndarray:
+    image = image_load(real_photos.photo_bytes("people"), "people.jpg").image
+    return segment.model_input(image).data
+
+
 def test_it_runs_the_u2net_family_on_openvino_by_default_with_the_pools_threads(monkeypatch):
     monkeypatch.delenv("MODEL_RUNTIME", raising=False)
     monkeypatch.delenv("ONNX_PROVIDERS", raising=False)
@@ -80,6 +86,28 @@ def test_it_runs_the_u2net_family_on_openvino_by_default_with_the_pools_threads(
     assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) in ("<Type: 'float32'>", "f32")
     assert isinstance(segment.session_get(threads=1), segment.OpenVinoU2netSession)
     assert segment.session_get(threads=1).compiled.get_property("INFERENCE_NUM_THREADS") == 1
+
+
+def test_openvino_loads_what_it_compiled_once_from_its_cache(tmp_path, monkeypatch, people_mask_input):
+    """OPENVINO_CACHE_DIR: the first session compiles and writes the blob, the next one (a process's
+    next start) loads it instead of compiling, and predicts the same mask."""
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    monkeypatch.setenv("OPENVINO_CACHE_DIR", str(tmp_path / "cache"))
+    first = segment._session_create(segment.DEFAULT_MODEL)
+    assert first.compiled.get_property("LOADED_FROM_CACHE") is False
+    assert any((tmp_path / "cache").iterdir())
+    second = segment._session_create(segment.DEFAULT_MODEL)
+    assert second.compiled.get_property("LOADED_FROM_CACHE") is True
+    assert np.array_equal(first.infer(people_mask_input, 1), second.infer(people_mask_input, 1))
+
+
+def test_openvino_compiles_without_a_cache_where_it_cannot_write_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("MODEL_RUNTIME", raising=False)
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setenv("OPENVINO_CACHE_DIR", str(tmp_path / "file" / "cache"))
+    assert segment.openvino_cache_dir() is None
+    session = segment._session_create(segment.DEFAULT_MODEL)
+    assert session.compiled.get_property("LOADED_FROM_CACHE") is False
 
 
 def test_it_gives_each_model_slot_its_own_openvino_stream(monkeypatch):
