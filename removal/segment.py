@@ -404,7 +404,11 @@ def _session_pick(model: str):
     with _running_lock:
         alone = _running == 0
         _running += 1
-    return session_get(model) if alone else session_get(model, threads=1)
+    try:
+        return session_get(model) if alone else session_get(model, threads=1)
+    except BaseException:
+        _session_done()  # or every later inference would think this one still runs
+        raise
 
 
 def _session_done() -> None:

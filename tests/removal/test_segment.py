@@ -143,6 +143,18 @@ def test_it_leaves_other_execution_providers_to_onnxruntime(monkeypatch):
     assert segment.runtime_configured() == "onnxruntime"
 
 
+def test_a_model_that_fails_to_load_leaves_the_next_inference_alone(monkeypatch):
+    """The count of running inferences went up before the session was looked up and never came
+    down when that raised: every later inference of the process ran single-threaded."""
+    monkeypatch.setattr(segment, "_running", 0)
+    image = Image.new("RGB", (64, 64), (90, 120, 200))
+    with pytest.raises(UnknownModel):
+        segment.model_run(segment.ModelInput(model="no-such-model", data=image, pixels=64 * 64))
+    assert segment._running == 0
+    segment.mask_predict(image, (64, 64))
+    assert "u2netp" in segment._sessions
+
+
 def test_it_warms_up():
     segment.session_warm_up()
     assert "u2netp" in segment._sessions
