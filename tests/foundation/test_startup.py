@@ -1,5 +1,6 @@
 """config.startup: the model warms on a thread begun before Django imports; process_start waits for it."""
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,13 @@ from removal import segment
 from removal.errors import UnknownModel
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen():
+    """process_start freezes the collector's objects (config.startup.gc_freeze): not for other tests."""
+    yield
+    gc.unfreeze()
 
 
 def test_process_start_waits_for_the_warm_up_begun_before_it(monkeypatch, settings):
@@ -46,3 +54,12 @@ def test_the_warm_up_thread_imports_nothing_the_main_thread_has_not():
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_what_start_up_made_is_out_of_the_collectors_reach(settings):
+    """The full collection before a large image (removal.pipeline._memory_reclaim) walks only what
+    was made since start-up."""
+    settings.WARM_UP = False
+    gc.unfreeze()  # whatever an earlier test froze
+    process_start()
+    assert gc.get_freeze_count() > 10_000
