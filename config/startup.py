@@ -4,8 +4,10 @@
 The model loads and warms on a thread begun before Django is imported (`warm_up_begin`, the first
 thing config.asgi does): OpenVINO compiles and runs natively, without the GIL, while the main
 thread imports Django, the apps and the URLconf (the thread's own imports come first, on the main
-thread: see warm_up_begin). Warm `make run` → /healthz ok, worker included: 3.2-4.0 → s (issue 28;
-the two were one after the other, ~1.0 s of model and warm-up after ~1.3 s of imports).
+thread: see warm_up_begin). Warm `make run` → /healthz ok, worker included: 3.15-3.97 →
+2.38-2.70 s, six runs each (issue 28; the two were one after the other, ~1.0 s of model and
+warm-up after ~1.3 s of imports; with the OpenVINO cache and a lighter warm-up, see
+removal.segment and removal.pipeline.warm_up).
 """
 
 import gc
@@ -60,14 +62,14 @@ def warm_up_begin() -> WarmUp | None:
 
 def process_start(warming: WarmUp | None = None) -> None:
     """`warming`: the warm-up warm_up_begin started, waited for here (begun here when None)."""
+    from removal import segment
     from removal.pool import pool_sizing
-    from removal.segment import precision_configured, precision_fallback, providers_configured, runtime_configured
 
     sizing = pool_sizing()
-    providers = providers_configured()  # an unavailable provider stops the process here, loudly
-    runtime = runtime_configured()  # and so does an unknown or missing MODEL_RUNTIME
-    precision = precision_configured()  # or MODEL_PRECISION
-    fallback = precision_fallback()
+    providers = segment.providers_configured()  # an unavailable provider stops the process here, loudly
+    runtime = segment.runtime_configured()  # and so does an unknown or missing MODEL_RUNTIME
+    precision = segment.precision_configured()  # or MODEL_PRECISION
+    fallback = segment.precision_fallback()
     if fallback:  # the server still starts: float is slower, not wrong
         log.warning("process %s: %s", os.getpid(), fallback,
                     extra={"pid": os.getpid(), "precision": precision})
@@ -85,7 +87,8 @@ def process_start(warming: WarmUp | None = None) -> None:
     if settings.WARM_UP:
         warming = warming or WarmUp(settings.REMBG_MODEL)
         warming.wait()
-        log.info("process %s: model %s warmed up (%.2f s)", os.getpid(), settings.REMBG_MODEL, warming.seconds)
+        log.info("process %s: model %s warmed up (%.2f s)", os.getpid(), settings.REMBG_MODEL,
+                 warming.seconds)
         solver_warm_up_start()
     gc_freeze()
 
@@ -94,7 +97,7 @@ def gc_freeze() -> None:
     """Move what start-up made (modules, Django, the model's wrappers: ~150 000 objects) out of the
     cyclic collector's reach. Before a large image the pipeline runs a full collection
     (removal.pipeline._memory_reclaim), on the event loop: 70-150 ms of walking these every time,
-    ~0 ms after. Objects made later are collected as before."""
+    ~0 ms after. Objects made later are collected as before. Called before the process serves."""
     gc.collect()
     gc.freeze()
 
@@ -102,8 +105,8 @@ def gc_freeze() -> None:
 def _solver_warm_up() -> None:
     from removal.refine import refine_warm_up
 
-    refine_warm_up()
-    gc_freeze()  # numba's and pymatting's objects too
+    refine_warm_up()  # its ~90 000 objects stay collectable (~30 ms a full collection): requests
+    # may be running by now, and a live object frozen into a later cycle would never be freed
     log.info("process %s: the matting solver warmed up", os.getpid())
 
 

@@ -191,6 +191,7 @@ def warm_up_imports(model: str = DEFAULT_MODEL) -> None:
     package by different paths can deadlock in importlib, see removal.jit.solver_importing).
     tests/foundation/test_startup.py checks that nothing is left."""
     import concurrent.futures.thread  # noqa: F401 - concurrent.futures imports it lazily
+
     import numpy.ctypeslib  # noqa: F401 - removal.webp's planes; numpy imports it lazily
 
     import removal.encode  # noqa: F401
