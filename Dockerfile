@@ -5,7 +5,8 @@
 # versions pinned in constraints.txt (`make lock`), as `make` does.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    CUTOUT_VAR_DIR=/srv/var U2NET_HOME=/opt/models NUMBA_CACHE_DIR=/opt/numba MEDIA_ROOT=/srv/media
+    CUTOUT_VAR_DIR=/srv/var U2NET_HOME=/opt/models NUMBA_CACHE_DIR=/opt/numba MEDIA_ROOT=/srv/media \
+    OPENVINO_CACHE_DIR=/srv/var/openvino
 WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir -c constraints.txt . \

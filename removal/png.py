@@ -18,6 +18,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from functools import partial
+from types import ModuleType
 
 import numpy as np
 from PIL import Image
@@ -25,7 +26,9 @@ from PIL import Image
 from removal.pool import both
 
 try:  # wheels for Linux, macOS and Windows on x86-64 and ARM; zlib anywhere else
-    from isal import isal_zlib as _deflate
+    from isal import isal_zlib
+
+    _deflate: ModuleType = isal_zlib
 except ImportError:  # pragma: no cover
     _deflate = zlib
 
