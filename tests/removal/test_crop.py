@@ -32,6 +32,16 @@ def test_it_finds_the_box_of_the_visible_alpha():
     assert foreground_box(Image.new("L", (50, 40), 0)) is None
 
 
+@pytest.mark.parametrize("box", [(3, 300, 40, 5), (0, 250, 64, 20), (17, 511, 2, 1), (0, 0, 64, 600)])
+def test_it_finds_the_box_across_its_bands_of_rows(box):
+    """foreground_box looks at 256 rows at a time: subjects inside one band, across a band's edge,
+    on a band's last row, filling the image."""
+    alpha = Image.new("L", (64, 600), FOREGROUND_MIN_ALPHA - 1)
+    left, top, width, height = box
+    alpha.paste(FOREGROUND_MIN_ALPHA, (left, top, left + width, top + height))
+    assert foreground_box(alpha) == box
+
+
 def test_it_grows_the_box_by_pixels_or_percent_and_clamps_it():
     assert crop_box(box=(100, 50, 200, 100), margin=20, percent=False, size=(1000, 1000)) == (80, 30, 240, 140)
     assert crop_box(box=(100, 50, 200, 100), margin=10, percent=True, size=(1000, 1000)) == (80, 40, 240, 120)

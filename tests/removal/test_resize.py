@@ -70,3 +70,21 @@ def test_it_splits_after_pillows_pre_reduction_with_the_same_pixels(monkeypatch,
     expected = big.resize((320, 320), LANCZOS, reducing_gap=gap)
     assert np.array_equal(np.asarray(resize_split(big, (320, 320), reducing_gap=gap)), np.asarray(expected))
     assert calls == ([1, 1] if mode == "RGB" else [1])
+
+
+@pytest.mark.parametrize("size", [(8000, 6000), (10000, 10000), (6000, 8008), (4096, 4100)])
+def test_it_upscales_a_large_mask_in_pieces_with_the_same_pixels(size):
+    """Above 16 MP the halves are cut into 4, 8 or 16 pieces (pasted as they are made, for memory)."""
+    prediction = Image.fromarray((np.random.default_rng(3).random((320, 320)) * 255).astype(np.uint8))
+    pasted = []
+    real_paste = Image.Image.paste
+
+    def paste(self, *args, **kwargs):
+        pasted.append(1)
+        return real_paste(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Image.Image, "paste", paste)
+        split = resize_split(prediction, size)
+    assert len(pasted) == {(8000, 6000): 8, (10000, 10000): 16, (6000, 8008): 8, (4096, 4100): 4}[size]
+    assert np.array_equal(np.asarray(split), np.asarray(prediction.resize(size, LANCZOS)))
