@@ -58,8 +58,11 @@ def _memory_reclaim() -> None:
     """Before a large image: free what earlier requests left in reference cycles, and give the freed
     heap back. A server's garbage (requests, responses, the upload and the result they hold) waits
     for a full collection that allocation counts rarely trigger: over bench/large.py's combos its
-    RSS before a 48 MP request crept 390 → 720 MiB, and each request's peak with it."""
+    RSS before a 48 MP request crept 390 → 720 MiB, and each request's peak with it. And the
+    model's activations that small photos keep: a 100 MP palette PNG after a 12 MP photo peaked at
+    1068 MiB, its decode (palette + RGB, 500 MB) stacked on them."""
     gc.collect()
+    segment.sessions_memory_release()
     heap_trim()
 
 

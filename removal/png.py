@@ -72,10 +72,10 @@ def _strip_deflate(strip_make: StripMake, top: int, bottom: int, last: bool) -> 
     np.subtract(rows[1:], rows[:-1], out=body[1:])
     np.subtract(rows[0], above, out=body[0])
     del rows
-    raw = filtered.tobytes()
-    compressor = _deflate.compressobj(1, _deflate.DEFLATED, -15)
-    data = compressor.compress(raw) + compressor.flush(_deflate.Z_FINISH if last else _deflate.Z_SYNC_FLUSH)
-    return data, _deflate.adler32(raw), len(raw)
+    compressor = _deflate.compressobj(1, _deflate.DEFLATED, -15)  # reads the array itself: no copy
+    end = _deflate.Z_FINISH if last else _deflate.Z_SYNC_FLUSH
+    data = compressor.compress(filtered) + compressor.flush(end)
+    return data, _deflate.adler32(filtered), filtered.nbytes
 
 
 def png_encode_strips(size: tuple[int, int], strip_make: StripMake, *, icc_chunk: bytes | None = None,

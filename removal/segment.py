@@ -239,8 +239,24 @@ class OpenVinoU2netSession:
             with self._lock:
                 self._idle.append(request)
                 self._running -= 1
-                if pixels >= LARGE_IMAGE_PIXELS and self._running == 0:
-                    self.compiled.release_memory()  # under the lock: no inference starts meanwhile
+            if pixels >= LARGE_IMAGE_PIXELS:
+                self.memory_release()
+
+    def memory_release(self) -> None:
+        """Give the activations' memory back unless an inference is running (it is mapped again by
+        the next one). Under the lock: no inference starts meanwhile."""
+        with self._lock:
+            if self._running == 0:
+                self.compiled.release_memory()
+
+
+def sessions_memory_release() -> None:
+    """Before a large image (removal.pipeline): the activations small photos keep (~110 MB for
+    u2netp) are given back, so the large image's decode does not stack on them. onnxruntime's arena
+    has no such call outside a run."""
+    for session in list(_sessions.values()):
+        if isinstance(session, OpenVinoU2netSession):
+            session.memory_release()
 
 
 def _model_file(name: str) -> Path:

@@ -272,3 +272,8 @@ def test_it_gives_openvinos_activation_memory_back_after_a_large_photo(monkeypat
     assert released == [True]
     again = session.infer(data, 1_000_000)  # allocates its memory again
     assert np.array_equal(first, again)
+    segment.sessions_memory_release()  # before a large image is decoded (removal.pipeline)
+    assert released == [True, True]
+    session._running = 1  # an inference running: its memory stays
+    segment.sessions_memory_release()
+    assert released == [True, True]
