@@ -88,6 +88,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "PIPELINE_MMAP_THRESHOLD": _count(0),
     "MODEL_RUNTIME": _choice("openvino", "onnxruntime"),
     "MODEL_PRECISION": _choice("f32", "int8"),
+    "ROTATE_RESAMPLE": _choice("bicubic", "bilinear"),
     "ONNX_PROVIDERS": _names,
     "MODEL_SESSIONS_MAX": _count(1),
     "REFINE_UNDECIDED_MAX": _number,

@@ -155,6 +155,15 @@ def _flatten(image: Image.Image, alpha: Image.Image, color: tuple[int, int, int]
 _FLATTEN_ROWS = 512
 
 
+def _rotate_resample() -> Image.Resampling:
+    """How an arbitrary angle is interpolated: ROTATE_RESAMPLE, bicubic unless set to bilinear.
+    Bilinear rotates twice as fast (a 48 MP cut-out at 30° with expand: the whole render 8.2 → 4.2 s
+    in-process) at 40.6 dB PSNR against bicubic where the cut-out shows (WEBP q85 itself is ~41
+    dB against its input), a slightly softer picture; opt-in (issue 28's rotation target)."""
+    return Image.Resampling.BILINEAR if env_read("ROTATE_RESAMPLE", "bicubic") == "bilinear" \
+        else Image.Resampling.BICUBIC
+
+
 def _rotate(image: Image.Image, angle: float, expand: bool, fill) -> Image.Image:
     turns = angle % 360
     if turns == 0:
@@ -163,7 +172,7 @@ def _rotate(image: Image.Image, angle: float, expand: bool, fill) -> Image.Image
         transpose = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
                      270: Image.Transpose.ROTATE_270}[int(turns)]
         return image.transpose(transpose)  # exact and fast; Pillow's ROTATE_90 is counter-clockwise
-    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=expand, fillcolor=fill)
+    return image.rotate(angle, resample=_rotate_resample(), expand=expand, fillcolor=fill)
 
 
 def _exact_turn(turns: float, expand: bool, size: tuple[int, int]) -> bool:
@@ -285,7 +294,7 @@ def _band(image: Image.Image, top: int, bottom: int, rotation, fill, columns: tu
         return Image.new(image.mode, (width, bottom - top), fill)
     matrix = (a, b, c + a * left + b * top, d, e, f + d * left + e * top)  # output (left, top) → (0, 0)
     part = image.transform((right - left, bottom - top), Image.Transform.AFFINE, matrix,
-                           Image.Resampling.BICUBIC, fillcolor=fill)
+                           _rotate_resample(), fillcolor=fill)
     if (left, right) == (0, width):
         return part
     out = Image.new(image.mode, (width, bottom - top), fill)
