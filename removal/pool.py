@@ -306,6 +306,7 @@ async def _stage_run(executor: ThreadPoolExecutor, ticket: Ticket | None, fn: Ca
 
 
 _helpers: ThreadPoolExecutor | None = None
+_HELPER_PREFIX = "removal-helper"
 
 
 def both(first: Callable[[], T], second: Callable[[], Any]) -> tuple[T, Any]:
@@ -314,13 +315,16 @@ def both(first: Callable[[], T], second: Callable[[], Any]) -> tuple[T, Any]:
     For the two independent halves of one stage (a WEBP's colour and alpha, the two halves of a
     resize): a lone request gets both cores, and under load the halves just queue for the CPU
     like any other work. Helpers never wait on anything, so a stage waiting for its helper
-    always finishes (the cpu executor's own threads would deadlock when all of them wait)."""
+    always finishes (the cpu executor's own threads would deadlock when all of them wait): called
+    on a helper, both run here, one after the other."""
     global _helpers
+    if threading.current_thread().name.startswith(_HELPER_PREFIX):
+        return first(), second()
     if _helpers is None:
         with _stages_lock:
             if _helpers is None:
                 _helpers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                              thread_name_prefix="removal-helper")
+                                              thread_name_prefix=_HELPER_PREFIX)
     pending = _helpers.submit(second)
     try:
         result = first()

@@ -216,9 +216,9 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
         alph: bytes | None = None
         if alpha is None:  # opaque
             vp8 = _vp8_encode(picture, quality, method, threads=parallel)
-        elif parallel:
-            vp8, alph = both(partial(_vp8_encode, picture, quality, method, threads=True),
-                             partial(alph_encode, alpha))
+        elif parallel:  # the alpha in this thread: it may use a helper itself (removal.alpha)
+            alph, vp8 = both(partial(alph_encode, alpha),
+                             partial(_vp8_encode, picture, quality, method, threads=True))
         else:
             vp8, alph = _vp8_encode(picture, quality, method), alph_encode(alpha)
     finally:

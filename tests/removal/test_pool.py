@@ -50,6 +50,26 @@ def test_it_runs_both_halves_of_a_stage_at_once():
     assert threading.current_thread().name in names and any(n.startswith("removal-helper") for n in names)
 
 
+def test_both_called_on_every_helper_at_once_runs_inline_instead_of_waiting_for_one():
+    """A helper never waits on another: were every helper inside a `both` waiting for a free one,
+    none would come (the alpha encoder uses `both` and may itself run beside the colour's)."""
+    import os
+    import threading
+
+    helpers = os.cpu_count() or 1
+    meet = threading.Barrier(helpers, timeout=10)  # every helper busy at once
+
+    def outer():
+        meet.wait()
+        return pool.both(lambda: threading.current_thread().name, lambda: threading.current_thread().name)
+
+    pool.both(lambda: None, lambda: None)  # the helpers exist
+    futures = [pool._helpers.submit(outer) for _ in range(helpers)]
+    for future in futures:
+        first, second = future.result(timeout=10)  # TimeoutError: the deadlock
+        assert first == second and first.startswith("removal-helper")
+
+
 def test_it_raises_a_halfs_error_only_once_both_halves_are_done():
     import time
 

@@ -46,6 +46,19 @@ def test_it_writes_any_alpha_plane_exactly(plane):
     assert np.array_equal(_decoded_alpha(plane), plane)
 
 
+def test_a_large_alpha_is_written_on_two_threads_exactly(people_mask, monkeypatch):
+    """From 4 MP on, the blocks are tokenised and written in two halves side by side, each at its
+    place in the bit stream."""
+    from removal import alpha
+
+    halves = []
+    real_both = alpha.both
+    monkeypatch.setattr(alpha, "both", lambda first, second: halves.append(1) or real_both(first, second))
+    plane = np.tile(people_mask, (2, 2))[:, :2001]  # 5.6 MP, an odd width: blocks end mid-word
+    assert np.array_equal(_decoded_alpha(plane), plane)
+    assert len(halves) == 2  # tokenised, then written
+
+
 def test_its_alpha_is_smaller_than_libwebps_own_on_a_real_cutout(people_mask):
     """libwebp's lossless alpha (Pillow's RGBA encoder, alpha_quality 100) on people.jpg's mask."""
     buffer = io.BytesIO()
