@@ -10,6 +10,7 @@ import io
 import os
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import BmpImagePlugin, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
@@ -56,6 +57,9 @@ class LoadedImage:
     icc_profile: bytes | None = field(default=None, repr=False)
     # The upload's upright size when the pixels were decoded smaller (a JPEG draft), else None.
     original_size: tuple[int, int] | None = None
+    # The U²-Net family's input, prepared from a smaller decode beside this one (removal.pipeline
+    # for a large JPEG), else None: removal.segment.ModelInput's data.
+    model_input: Any = field(default=None, repr=False)
 
     def take(self) -> Image.Image:
         """Hand the pixels over to the caller (which may free or reuse them); self keeps none."""

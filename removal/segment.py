@@ -394,6 +394,11 @@ class ModelInput:
     pixels: int
 
 
+def u2net_input_serves(model: str) -> bool:
+    """Whether `model` takes the U²-Net family's input (one prepared input serves any of them)."""
+    return model in _U2NET_FAMILY
+
+
 def model_input(image: Image.Image, *, model: str = DEFAULT_MODEL, prereduced: bool = False) -> ModelInput:
     """The CPU half before inference ("preprocess"): runs beside another request's inference."""
     if image.mode == "RGBA":

@@ -79,3 +79,35 @@ def test_it_only_drafts_jpegs():
     image = image_pixels(image_probe(data, "m.png"), at_least=(500, 500))
     assert image.image.size == (4000, 4000) and image.original_size is None
     assert np.asarray(image.image).shape == (4000, 4000, 3)
+
+
+def test_a_large_jpeg_decoded_in_full_gets_its_models_input_from_a_draft_decoded_beside_it(mosaic48, monkeypatch):
+    """The decode is one thread: the model's input is made from the half-size draft on the other
+    core meanwhile, and the mask keeps the IoU bar against rembg's preprocessing (float model, as
+    above). The full-size photo is never preprocessed."""
+    monkeypatch.setenv("MODEL_PRECISION", "f32")
+    monkeypatch.setattr(segment, "_sessions", {})
+    preprocessed = []
+    real_input = segment.model_input
+    monkeypatch.setattr(segment, "model_input",
+                        lambda image, **kw: preprocessed.append(image.size) or real_input(image, **kw))
+    made = pipeline.cutout_from_bytes(mosaic48, "m.jpg", options_parse({"format": "png"}))
+    assert preprocessed == [(4000, 3000)]  # the draft's
+    assert (made.result.width, made.result.height) == (8000, 6000)
+    monkeypatch.setattr(segment, "_U2NET_REDUCING_GAP", None)
+    rembg_like = segment.mask_predict(Image.open(io.BytesIO(mosaic48)).convert("RGB"), (1000, 750))
+    alpha = decode(made.result.data).getchannel("A").resize((1000, 750), Image.Resampling.LANCZOS)
+    assert iou(alpha, rembg_like) >= 0.99
+
+
+async def test_no_draft_is_decoded_without_options_or_for_a_smaller_jpeg(mosaic48, monkeypatch):
+    """Without the options (a test key's run, the editor's re-render) or below 16 MP, one decode."""
+    drafts = []
+    monkeypatch.setattr(pipeline, "_input_drafted", lambda *args: drafts.append(args) or None)
+    small = encode(Image.effect_noise((4000, 3000), 40).convert("RGB"), "JPEG", quality=80)
+    async with pipeline.admitted() as ticket:
+        for data, options in ((mosaic48, None), (small, options_parse({}))):
+            image = await pipeline.image_decode(data, "m.jpg", ticket=ticket, options=options)
+            assert image.model_input is None
+        image = await pipeline.image_decode(mosaic48, "m.jpg", ticket=ticket, options=options_parse({}))
+    assert len(drafts) == 1
