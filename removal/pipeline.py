@@ -67,9 +67,8 @@ def _input_draft_fits(header) -> bool:
     this one decodes the pixels (a decode is one thread). 48 MP mosaic, bench/pipeline.py: the
     decode 220 ms, and the input after it 124 ms, now beside it (draft 110 ms + its input ~60 ms);
     its mask, like a draft's for a smaller output, keeps the IoU bar (tests/removal/test_draft.py)."""
-    size = jpeg_upright_size(header)
-    return (size is not None and header.width * header.height >= LARGE_IMAGE_PIXELS
-            and min(header.size) >= 2 * DRAFT_MIN_SIDE)
+    large = header.width * header.height >= LARGE_IMAGE_PIXELS and min(header.size) >= 2 * DRAFT_MIN_SIDE
+    return large and jpeg_upright_size(header) is not None  # the size first: no EXIF parse per photo
 
 
 def _input_drafted(data: bytes, filename: str):
