@@ -25,6 +25,9 @@ runtimes the model stage alone (segment.model_run on the prepared 320×320 input
          MODEL_PRECISION=int8 (removal/quantize.py: four convolutions in int8, opt-in). An extra
          row compiles the model in OpenVINO's bfloat16 (AMX where the CPU has it), measured and
          not used: its masks miss the IoU bar.
+rotate   (--part rotate, not in "both") the photo's colour and a mask of it (its grey) rotated 30° with
+         expand, in bands of 128 rows on one thread: Pillow's affine transform (bicubic) against
+         removal.rotate (OpenCV's warp), and the PSNR of ours against Pillow's.
 smaller  (--part smaller, not in "both") a large JPEG (default mosaic48) asked as WEBP at w=1000
          and w=2500: decoded smaller by DCT scaling (removal.decode's draft) against decoded in
          full, each in its own process: time and peak RSS.
@@ -315,9 +318,48 @@ def smaller_main(photos: list[str], repeats: int) -> None:
     print(f"load at end {_load()}")
 
 
+def rotate_main(photos: list[str], repeats: int) -> None:
+    """Pillow's bicubic affine transform against removal.rotate, band by band, one thread."""
+    from functools import partial
+
+    import numpy as np
+    from photos import photo_bytes
+    from PIL import Image
+
+    from removal.decode import image_load
+    from removal.rotate import rotation, rows_rotated
+
+    def pillows(image, turn, fill):
+        (a, b, c, d, e, f), (width, height) = turn.matrix, turn.size
+        return [image.transform((width, min(top + 128, height) - top), Image.Transform.AFFINE,
+                                (a, b, c + b * top, d, e, f + e * top), Image.Resampling.BICUBIC,
+                                fillcolor=fill)
+                for top in range(0, height, 128)]
+
+    def ours(image, turn, fill):
+        height = turn.size[1]
+        return [rows_rotated(image, top, min(top + 128, height), turn, fill) for top in range(0, height, 128)]
+
+    print(f"rotate 30° with expand, bands of 128 rows, one thread, medians of {repeats}; "
+          f"load at start {_load()}")
+    print(f"{'photo':<11} {'plane':<6} {'Pillow':>9} {'ours':>9} {'ratio':>7} {'PSNR':>8}")
+    for photo in photos:
+        rgb = image_load(photo_bytes(photo), f"{photo}.jpg").image
+        for plane, image, fill in (("RGB", rgb, (0, 0, 0)), ("mask", rgb.convert("L"), 0)):
+            turn = rotation(image.size, 30, True)
+            theirs_ms, ours_ms = (_median_ms(partial(make, image, turn, fill), repeats)
+                                  for make in (pillows, ours))
+            a = np.concatenate([np.asarray(band) for band in ours(image, turn, fill)]).astype(np.float64)
+            b = np.concatenate([np.asarray(band) for band in pillows(image, turn, fill)]).astype(np.float64)
+            psnr = 10 * np.log10(255 ** 2 / max(((a - b) ** 2).mean(), 1e-12))
+            print(f"{photo:<11} {plane:<6} {theirs_ms:>7.0f}ms {ours_ms:>7.0f}ms "
+                  f"{ours_ms / theirs_ms:>6.2f}x {psnr:>6.1f}dB", flush=True)
+    print(f"load at end {_load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("stages", "compare", "runtimes", "smaller", "both"),
+    parser.add_argument("--part", choices=("stages", "compare", "runtimes", "smaller", "rotate", "both"),
                         default="both")
     parser.add_argument("--photos", default="", help="comma-separated names from bench/photos.py")
     parser.add_argument("--repeats", type=int, default=3)
@@ -332,6 +374,8 @@ def main() -> None:
         compare_main((args.photos or DEFAULT_COMPARE_PHOTOS).split(","), args.repeats)
     if args.part == "smaller":
         smaller_main((args.photos or "mosaic48").split(","), args.repeats)
+    if args.part == "rotate":
+        rotate_main((args.photos or "people,mosaic12,mosaic48").split(","), args.repeats)
     if args.part == "runtimes":
         runtimes_main((args.photos or "people,product,car,astronaut").split(","), max(args.repeats, 5))
 

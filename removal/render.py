@@ -6,7 +6,6 @@ the result is the same, and a 48 MP photo asked for at 800 px costs an 800 px re
 """
 
 import ctypes
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +26,7 @@ from removal.encode import (
 )
 from removal.options import RGBA, RemovalOptions
 from removal.png import png_encode_strips
+from removal.rotate import Rotation, exact_turn, rotate, rotation, rows_rotated
 from removal.segment import LARGE_IMAGE_PIXELS
 
 Progress = Callable[[str], None] | None
@@ -155,31 +155,6 @@ def _flatten(image: Image.Image, alpha: Image.Image, color: tuple[int, int, int]
 _FLATTEN_ROWS = 512
 
 
-def _rotate_resample() -> Image.Resampling:
-    """How an arbitrary angle is interpolated: ROTATE_RESAMPLE, bicubic unless set to bilinear.
-    Bilinear rotates twice as fast (a 48 MP cut-out at 30° with expand: the whole render 8.2 → 4.2 s
-    in-process) at 40.6 dB PSNR against bicubic where the cut-out shows (WEBP q85 itself is ~41
-    dB against its input), a slightly softer picture; opt-in (issue 28's rotation target)."""
-    return Image.Resampling.BILINEAR if env_read("ROTATE_RESAMPLE", "bicubic") == "bilinear" \
-        else Image.Resampling.BICUBIC
-
-
-def _rotate(image: Image.Image, angle: float, expand: bool, fill) -> Image.Image:
-    turns = angle % 360
-    if turns == 0:
-        return image
-    if turns == 180 or (turns in (90, 270) and (expand or image.width == image.height)):
-        transpose = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
-                     270: Image.Transpose.ROTATE_270}[int(turns)]
-        return image.transpose(transpose)  # exact and fast; Pillow's ROTATE_90 is counter-clockwise
-    return image.rotate(angle, resample=_rotate_resample(), expand=expand, fillcolor=fill)
-
-
-def _exact_turn(turns: float, expand: bool, size: tuple[int, int]) -> bool:
-    """A rotation _rotate does by transposing (see there)."""
-    return turns == 180 or (turns in (90, 270) and (expand or size[0] == size[1]))
-
-
 def finish(out: Image.Image, fill, options: RemovalOptions, *, icc_profile: bytes | None = None,
            progress: Progress = None) -> RenderResult:
     """Rotate and encode a composed image."""
@@ -193,7 +168,7 @@ def _finish_take(held: list[Image.Image], fill, options: RemovalOptions, *, icc_
         icc_profile = None
     if options.format == "webp" and held[0].mode in ("RGB", "L") and webp.available():
         return _webp_opaque(held, fill, options, icc_profile=icc_profile, progress=progress)
-    out = _rotate(held.pop(), options.angle, options.expand, fill)
+    out = rotate(held.pop(), options.angle, options.expand, fill)
     if progress:
         progress("encoding")
     data = image_encode(out, options.format, icc_profile=icc_profile)
@@ -209,17 +184,16 @@ def _webp_opaque(held: list[Image.Image], fill, options: RemovalOptions, *, icc_
     removal.webp, rotated band by band straight into the encoder's planes. Pillow's WEBP save
     converts to RGB and then ARGB first, and the rotation is a third full-size image: at 48 MP,
     30° expanded, 365 MB each. A mask band becomes RGB as Pillow would convert the whole mask.
-    A band's rotation is Image.rotate's but for the last bit of its shifted matrix (test_webp.py
-    says why): mosaic12 at −135° decodes 1853 of 24.5 M pixels apart, by at most 6 levels."""
+    A band is those rows of removal.rotate's whole-image rotation."""
     turns = options.angle % 360
-    if turns and _exact_turn(turns, options.expand, held[0].size):
-        held.append(_rotate(held.pop(), turns, True, fill))
+    if turns and exact_turn(turns, options.expand, held[0].size):
+        held.append(rotate(held.pop(), turns, True, fill))
         turns = 0
-    rotation = _rotation(held[0].size, options.angle, options.expand) if turns else None
-    size = rotation[0] if rotation else held[0].size
+    turn = rotation(held[0].size, options.angle, options.expand) if turns else None
+    size = turn.size if turn else held[0].size
 
     def strip(top: int, bottom: int) -> tuple[Image.Image, None]:
-        band = _band(held[0], top, bottom, rotation, fill)
+        band = _band(held[0], top, bottom, turn, fill)
         return (band.convert("RGB") if band.mode == "L" else band), None
 
     if progress:
@@ -257,56 +231,20 @@ def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int,
     return options.format == "webp"
 
 
-def _rotation(size: tuple[int, int], angle: float, expand: bool) -> tuple[tuple[int, int], list[float]]:
-    """The output size and the affine matrix (output → input pixels) of Pillow's Image.rotate about
-    the centre, computed as it computes them, so that transforming any band of output rows gives
-    those rows of image.rotate(angle, expand=expand)."""
-    w, h = size
-    radians = -math.radians(angle)
-    matrix = [round(math.cos(radians), 15), round(math.sin(radians), 15), 0.0,
-              round(-math.sin(radians), 15), round(math.cos(radians), 15), 0.0]
-
-    def transform(x: float, y: float) -> tuple[float, float]:
-        a, b, c, d, e, f = matrix
-        return a * x + b * y + c, d * x + e * y + f
-
-    matrix[2], matrix[5] = transform(-w / 2, -h / 2)
-    matrix[2] += w / 2
-    matrix[5] += h / 2
-    if expand:
-        corners = [transform(x, y) for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
-        nw = math.ceil(max(x for x, _ in corners)) - math.floor(min(x for x, _ in corners))
-        nh = math.ceil(max(y for _, y in corners)) - math.floor(min(y for _, y in corners))
-        matrix[2], matrix[5] = transform(-(nw - w) / 2.0, -(nh - h) / 2.0)
-        w, h = nw, nh
-    return (w, h), matrix
-
-
-def _band(image: Image.Image, top: int, bottom: int, rotation, fill, columns: tuple[int, int] | None = None
-          ) -> Image.Image:
+def _band(image: Image.Image, top: int, bottom: int, turn: Rotation | None, fill,
+          columns: tuple[int, int] | None = None) -> Image.Image:
     """Rows top..bottom of the output: a crop of `image`, or those rows of its rotation. `columns`:
     rotate only output columns x0..x1 (the rest is `fill`)."""
-    if rotation is None:
+    if turn is None:
         return image.crop((0, top, image.width, bottom))
-    (width, _), (a, b, c, d, e, f) = rotation
-    left, right = columns or (0, width)
-    if right <= left:
-        return Image.new(image.mode, (width, bottom - top), fill)
-    matrix = (a, b, c + a * left + b * top, d, e, f + d * left + e * top)  # output (left, top) → (0, 0)
-    part = image.transform((right - left, bottom - top), Image.Transform.AFFINE, matrix,
-                           _rotate_resample(), fillcolor=fill)
-    if (left, right) == (0, width):
-        return part
-    out = Image.new(image.mode, (width, bottom - top), fill)
-    out.paste(part, (left, 0))
-    return out
+    return rows_rotated(image, top, bottom, turn, fill, columns)
 
 
 def _crop_band(rgb: Image.Image, top: int, bottom: int) -> tuple[Image.Image, None]:
     return rgb.crop((0, top, rgb.width, bottom)), None
 
 
-def _bands(planes: list[Image.Image], rotation, bg: RGBA | None = None
+def _bands(planes: list[Image.Image], turn: Rotation | None, bg: RGBA | None = None
            ) -> Callable[[int, int], tuple[Image.Image, Image.Image]]:
     """Bands of [rgb, alpha] (removal.webp / removal.png strip makers). Rotated, the colour is
     interpolated only across the alpha's non-zero columns of the band: the rest is blanked when
@@ -316,12 +254,12 @@ def _bands(planes: list[Image.Image], rotation, bg: RGBA | None = None
     rotation's fill made them)."""
 
     def band(top: int, bottom: int) -> tuple[Image.Image, Image.Image]:
-        alpha = _band(planes[1], top, bottom, rotation, 0)
+        alpha = _band(planes[1], top, bottom, turn, 0)
         columns = None
-        if rotation is not None:
+        if turn is not None:
             box = alpha.getbbox()
             columns = (box[0], box[2]) if box else (0, 0)
-        rgb = _band(planes[0], top, bottom, rotation, (0, 0, 0), columns)
+        rgb = _band(planes[0], top, bottom, turn, (0, 0, 0), columns)
         if bg is None:
             return rgb, alpha
         cut = rgb.convert("RGBA")
@@ -346,45 +284,45 @@ def _render_planes(planes: list[Image.Image], size: tuple[int, int], options: Re
     needed.
 
     PNG (removal.png) and, with libwebp reachable (removal.webp), WEBP are written band by band, each band
-    cropped (or, for an arbitrary angle, rotated: Pillow's own affine rotation, band by band) from
-    the two planes; the planes are dropped before the encode itself. Rotating the planes apart is
-    exact: Pillow interpolates RGBA's channels independently, and the cut-out's fill (0, 0, 0, 0)
-    is black colour under a zero alpha.
+    cropped (or, for an arbitrary angle, rotated by removal.rotate, band by band) from the two
+    planes; the planes are dropped before the encode itself. The planes rotate apart (colour and
+    alpha, not premultiplied as a whole RGBA image would): the colour only moves where it is
+    nearly transparent, and the cut-out's fill (0, 0, 0, 0) is black colour under a zero alpha.
     """
     source, mask = planes
     planes.clear()
     if source.size != size:
         source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     turns = options.angle % 360
-    exact = _exact_turn(turns, options.expand, source.size)
+    exact = exact_turn(turns, options.expand, source.size)
     if options.format == "png" or webp.available():
         if exact:
-            source, mask = _rotate(source, turns, True, 0), _rotate(mask, turns, True, 0)
-        rotation = _rotation(source.size, options.angle, options.expand) if turns and not exact else None
-        out_size = rotation[0] if rotation else source.size
+            source, mask = rotate(source, turns, True, 0), rotate(mask, turns, True, 0)
+        turn = rotation(source.size, options.angle, options.expand) if turns and not exact else None
+        out_size = turn.size if turn else source.size
         held = [source, mask]
         del source, mask
         if progress:
             progress("encoding")
         if options.format == "png":
             icc_chunk = png_iccp_chunk(icc_profile) if icc_profile else None
-            data = png_encode_strips(out_size, _bands(held, rotation, options.bg_color), icc_chunk=icc_chunk,
+            data = png_encode_strips(out_size, _bands(held, turn, options.bg_color), icc_chunk=icc_chunk,
                                      release=held.clear)
-        elif rotation is None and options.bg_color is None:
+        elif turn is None and options.bg_color is None:
             # The encoder's alpha plane is the mask itself: one full-size copy fewer (100 MP: 100 MB).
             alpha = np.array(held.pop())
             data = webp.encode_strips(out_size, partial(_crop_band, held[0]),
                                       quality=WEBP_SETTINGS["quality"], method=WEBP_SETTINGS["method"],
                                       icc_profile=icc_profile, release=held.clear, alpha=alpha)
         else:
-            data = webp.encode_strips(out_size, _bands(held, rotation, options.bg_color),
+            data = webp.encode_strips(out_size, _bands(held, turn, options.bg_color),
                                       quality=WEBP_SETTINGS["quality"],
                                       method=WEBP_SETTINGS["method"], icc_profile=icc_profile,
                                       release=held.clear)
         return RenderResult(data=data, content_type=CONTENT_TYPES[options.format], width=out_size[0],
                             height=out_size[1], format=options.format)
-    source = _rotate(source, options.angle, options.expand, (0, 0, 0))
-    mask = _rotate(mask, options.angle, options.expand, 0)
+    source = rotate(source, options.angle, options.expand, (0, 0, 0))
+    mask = rotate(mask, options.angle, options.expand, 0)
     _hidden_blank(source, mask)
     width, height = source.size
     planes += [source, mask]

@@ -10,6 +10,7 @@ from removal import render, segment, webp
 from removal.alpha import alph_encode
 from removal.decode import image_load
 from removal.options import options_parse
+from removal.rotate import rotate
 
 from .conftest import decode
 
@@ -73,9 +74,8 @@ def test_its_alpha_is_smaller_than_libwebps_own_on_a_real_cutout(people_mask):
 def test_it_renders_the_same_pixels_as_pillows_encoder(query, real_photos, people_mask, monkeypatch):
     """The strip path (rotation band by band, libwebp's VP8 fed YUV strips, our ALPH) against the
     plane path through Pillow's WEBP encoder it replaces: the same alpha and, where visible, the
-    same colour, byte for byte once decoded. A band's rotation matrix is the whole one shifted by
-    its first row, which rounds differently in the last bit now and then: at angle −135, 2 alpha
-    values of 3.2 million are off by one."""
+    same colour, byte for byte once decoded (a band's rotation is those rows of the whole image's,
+    tests/removal/test_rotate.py)."""
     options = options_parse(dict(item.split("=") for item in query.split("&") if item))
     image = image_load(real_photos.photo_bytes("people"), "people.jpg").image
     mask = Image.fromarray(people_mask)
@@ -131,7 +131,8 @@ def test_it_composites_a_translucent_background_band_by_band(fmt, query, people_
 
 def _whole_image_webp(image: Image.Image, mask: Image.Image, options) -> Image.Image:
     """What the render did before it went band by band: composite onto a new canvas, rotate the
-    whole image, and let Pillow's WEBP encoder write it (converting a mask to RGB itself)."""
+    whole image (removal.rotate), and let Pillow's WEBP encoder write it (converting a mask to RGB
+    itself)."""
     if options.mask:
         out, fill = mask, 0
     else:
@@ -139,7 +140,7 @@ def _whole_image_webp(image: Image.Image, mask: Image.Image, options) -> Image.I
         out = Image.new("RGB", image.size, fill)
         out.paste(image, mask=mask)
     if options.angle:
-        out = out.rotate(options.angle, resample=Image.Resampling.BICUBIC, expand=options.expand, fillcolor=fill)
+        out = rotate(out, options.angle, options.expand, fill)
     buffer = io.BytesIO()
     out.save(buffer, "WEBP", quality=85, method=0)
     return decode(buffer.getvalue())
