@@ -195,7 +195,7 @@ def encode_strips(size: tuple[int, int], strip_make: StripMake, *, quality: floa
     its alpha ("L"), each bottom − top rows high (the colour under alpha 0 is written black).
     `release` runs once every strip is in the planes,
     before encoding (the caller drops its full-size images there). `alpha`: the whole alpha plane
-    (height × width, writable), taken over, when the caller has it: one copy fewer. `opaque`: no
+    (height × width, only read), taken over, when the caller has it: one copy fewer. `opaque`: no
     alpha at all (the strips' alpha is ignored), written as Pillow writes an RGB image: VP8 alone,
     in a VP8X container only to carry an ICC profile."""
     width, height = size
