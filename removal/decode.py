@@ -50,7 +50,8 @@ _PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
 
 @dataclass
 class LoadedImage:
-    """A decoded upload: EXIF orientation applied, mode RGB or RGBA, no metadata kept."""
+    """A decoded upload: EXIF orientation applied, mode RGB or RGBA (or "P" where the caller asked
+    image_pixels to keep a palette), no metadata kept."""
 
     image: Image.Image
     source_format: str  # "png" | "jpeg" | "webp" | "bmp", from the content
@@ -158,7 +159,9 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), mode="L")
 
 
-def _normalize_mode(image: Image.Image) -> Image.Image:
+def _normalize_mode(image: Image.Image, keep_palette: bool = False) -> Image.Image:
+    if keep_palette and image.mode == "P" and not image.has_transparency_data:
+        return image
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         image = _to_8bit(image)
     if image.mode in ("RGB", "RGBA"):
@@ -212,12 +215,15 @@ def _draft(header: ImageFile.ImageFile, at_least: tuple[int, int]) -> tuple[int,
     return uploaded
 
 
-def image_pixels(header: ImageFile.ImageFile, *, at_least: tuple[int, int] | None = None) -> LoadedImage:
+def image_pixels(header: ImageFile.ImageFile, *, at_least: tuple[int, int] | None = None,
+                 keep_palette: bool = False) -> LoadedImage:
     """Decode a probed upload's pixels: upright, RGB or RGBA (a palette expands once).
 
     at_least: the upright size the caller needs at most from here on (its output size); a JPEG
     far larger than that is then decoded smaller by DCT scaling (see DRAFT_MIN_SIDE), and the
-    result remembers the upload's own size in `original_size`."""
+    result remembers the upload's own size in `original_size`. keep_palette: an opaque palette
+    image stays "P" (1 byte a pixel, RGB takes 4) for a caller that expands it where it needs to
+    (removal.pipeline)."""
     kind = (header.format or "").lower()  # the plugin _open_header chose from the signature
     source_mode = header.mode
     icc = header.info.get("icc_profile")
@@ -227,7 +233,7 @@ def image_pixels(header: ImageFile.ImageFile, *, at_least: tuple[int, int] | Non
         header.load()
         if _orientation(header) != 1:
             ImageOps.exif_transpose(header, in_place=True)  # no copy: 48 MP is 144 MB
-        image = _normalize_mode(header)
+        image = _normalize_mode(header, keep_palette)
     except PILLOW_DECODE_ERRORS:  # truncated or corrupt pixel data; anything else is our 500
         raise ImageRejected(INVALID_SIGNATURE) from None
     if image is header:

@@ -54,7 +54,10 @@ async def image_decode(data: bytes, filename: str, *, ticket: pool.Ticket,
     await ticket.pixels_wait(header.width * header.height)
     at_least = _draft_size(header, options)
     if options is None or at_least is not None or not _input_draft_fits(header):
-        return await pool.cpu_stage(ticket, image_pixels, header, at_least=at_least)
+        # A large palette upload stays "P" for cutout_make, which expands it where it must.
+        keep_palette = options is not None and header.width * header.height >= LARGE_IMAGE_PIXELS
+        return await pool.cpu_stage(ticket, image_pixels, header, at_least=at_least,
+                                     keep_palette=keep_palette)
     image, prepared = await asyncio.gather(pool.cpu_stage(ticket, image_pixels, header),
                                            pool.cpu_stage(ticket, _input_drafted, data, filename))
     image.model_input = prepared
@@ -142,6 +145,8 @@ async def _cutout(image: LoadedImage, ticket: pool.Ticket, options: RemovalOptio
     size = output_size(uploaded, options)
     ticket.pixels_add(size[0] * size[1])  # an output bigger than the upload holds more memory
     subject_steps = subject_steps_needed(options)  # refine / crop work on the full-size mask
+    if source.mode == "P" and (subject_steps or thumbnail_side):
+        source = source.convert("RGB")  # refine, crop and the thumbnail work on RGB; render_take need not
     if mask is None:
         if progress:
             progress("segmenting")

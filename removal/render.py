@@ -221,7 +221,8 @@ def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int,
     WEBP always (encode.py, webp.py say why), as PNG from LARGE_IMAGE_PIXELS on (below, fpng's one
     piece is faster; above, removal.png writes it in strips on two cores)."""
     # A translucent bg_color is composited band by band (_bands); an opaque one flattens (compose).
-    if options.mask or (options.bg_color is not None and options.bg_color[3] == 255) or source.mode != "RGB":
+    if options.mask or (options.bg_color is not None and options.bg_color[3] == 255) \
+            or source.mode not in ("RGB", "P"):
         return False
     if options.bg_color is not None and options.format == "webp" and not webp.available():
         return False  # webp_encode_planes, the fallback, writes cut-outs only
@@ -231,17 +232,27 @@ def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int,
     return options.format == "webp"
 
 
+def palette_renders(source: Image.Image, options: RemovalOptions, size: tuple[int, int]) -> bool:
+    """Whether render_take writes a palette ("P") source as it is, expanding it strip by strip: a
+    cut-out at the upload's own size, unrotated, without a background colour (the planes path).
+    Anything else expands the whole palette first. A 100 MP palette PNG so holds 100 MB of pixels
+    through the encode, not 400 (removal.decode's keep_palette)."""
+    return source.size == size and options.angle % 360 == 0 and options.bg_color is None \
+        and (options.format == "png" or webp.available()) and _planes_apply(source, options, size)
+
+
 def _band(image: Image.Image, top: int, bottom: int, turn: Rotation | None, fill,
           columns: tuple[int, int] | None = None) -> Image.Image:
     """Rows top..bottom of the output: a crop of `image`, or those rows of its rotation. `columns`:
     rotate only output columns x0..x1 (the rest is `fill`)."""
     if turn is None:
-        return image.crop((0, top, image.width, bottom))
+        band = image.crop((0, top, image.width, bottom))
+        return band.convert("RGB") if band.mode == "P" else band  # palette_renders
     return rows_rotated(image, top, bottom, turn, fill, columns)
 
 
 def _crop_band(rgb: Image.Image, top: int, bottom: int) -> tuple[Image.Image, None]:
-    return rgb.crop((0, top, rgb.width, bottom)), None
+    return _band(rgb, top, bottom, None, None), None
 
 
 def _bands(planes: list[Image.Image], turn: Rotation | None, bg: RGBA | None = None
@@ -366,6 +377,8 @@ def _render_take(planes: list[Image.Image], size: tuple[int, int], options: Remo
     planes.clear()
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
+    if source.mode == "P" and not palette_renders(source, options, size):
+        source = source.convert("RGB")
     if _planes_apply(source, options, size):
         planes += [source, mask]
         del source, mask

@@ -28,14 +28,33 @@ _MIN_PIXELS = 250_000  # below this, a helper thread costs more than half the wo
 _PIECE_PIXELS = 8_000_000
 
 
-def _reduction(image: Image.Image, size: tuple[int, int], reducing_gap: float | None) -> tuple[int, int]:
+def _reduction(mode: str, have: tuple[int, int], size: tuple[int, int], reducing_gap: float | None
+               ) -> tuple[int, int]:
     """The integer factors Pillow reduces by before resizing (its rule in Image.resize, which never
     reduces palette or bilevel images, resized by NEAREST, nor LA and RGBA ones, resized
     premultiplied without the gap)."""
-    if reducing_gap is None or image.mode in ("1", "P", "LA", "RGBA"):
+    if reducing_gap is None or mode in ("1", "P", "LA", "RGBA"):
         return 1, 1
-    across, down = (int(have / want / reducing_gap) or 1 for have, want in zip(image.size, size, strict=True))
+    across, down = (int(side / want / reducing_gap) or 1 for side, want in zip(have, size, strict=True))
     return across, down
+
+
+def _palette_reduced(image: Image.Image, factor: tuple[int, int]) -> Image.Image:
+    """image.convert("RGB").reduce(factor), the palette expanded band by band (bands of whole
+    blocks: the rows of the whole reduction): a 100 MP palette image never beside 400 MB of RGB."""
+    rows = max(1, _PALETTE_BAND_PIXELS // (image.width * factor[1])) * factor[1]
+    out = Image.new("RGB", (-(-image.width // factor[0]), -(-image.height // factor[1])))
+
+    def make(tops: range) -> None:
+        for top in tops:
+            band = image.crop((0, top, image.width, min(top + rows, image.height))).convert("RGB")
+            out.paste(band.reduce(factor), (0, top // factor[1]))
+
+    both(partial(make, range(0, image.height, 2 * rows)), partial(make, range(rows, image.height, 2 * rows)))
+    return out
+
+
+_PALETTE_BAND_PIXELS = 4_000_000  # two at once: 2 × (4 + 16) MB as palette + RGB
 
 
 def _reduce_split(image: Image.Image, factor: tuple[int, int]) -> Image.Image:
@@ -55,12 +74,17 @@ def _reduce_split(image: Image.Image, factor: tuple[int, int]) -> Image.Image:
 
 def resize_split(image: Image.Image, size: tuple[int, int], *, reducing_gap: float | None = None
                  ) -> Image.Image:
-    """image.resize(size, LANCZOS, reducing_gap=…), the same pixels, on two cores when it may."""
+    """image.resize(size, LANCZOS, reducing_gap=…), the same pixels, on two cores when it may. A
+    palette ("P") image is resized as its RGB expansion, expanded band by band while it is reduced
+    (removal.segment's input of a palette kept by removal.decode)."""
     work = max(image.width * image.height, size[0] * size[1])
-    factor = _reduction(image, size, reducing_gap)
+    palette = image.mode == "P"
+    factor = _reduction("RGB" if palette else image.mode, image.size, size, reducing_gap)
     width, height = image.width / factor[0], image.height / factor[1]  # the box, in reduced pixels
     if factor != (1, 1):
-        image = _reduce_split(image, factor)
+        image = _palette_reduced(image, factor) if palette else _reduce_split(image, factor)
+    elif palette:
+        image = image.convert("RGB")
     if size[1] % 2 or work < _MIN_PIXELS:
         return image.resize(size, _LANCZOS, box=(0, 0, width, height))
     pieces = 2

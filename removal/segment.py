@@ -401,8 +401,9 @@ def u2net_input_serves(model: str) -> bool:
 
 def model_input(image: Image.Image, *, model: str = DEFAULT_MODEL, prereduced: bool = False) -> ModelInput:
     """The CPU half before inference ("preprocess"): runs beside another request's inference."""
-    if image.mode == "RGBA":
+    if image.mode == "RGBA" or (image.mode == "P" and model not in _U2NET_FAMILY):
         image = image.convert("RGB")  # like rembg: the model sees colours, not transparency
+    # A palette kept by removal.decode: resize_split expands it band by band as it reduces it.
     pixels = image.width * image.height
     if model in _U2NET_FAMILY:
         return ModelInput(model=model, data=_u2net_input(image, prereduced=prereduced), pixels=pixels)

@@ -88,3 +88,21 @@ def test_it_upscales_a_large_mask_in_pieces_with_the_same_pixels(size):
         split = resize_split(prediction, size)
     assert len(pasted) == {(8000, 6000): 8, (10000, 10000): 16, (6000, 8008): 8, (4096, 4100): 4}[size]
     assert np.array_equal(np.asarray(split), np.asarray(prediction.resize(size, LANCZOS)))
+
+
+@pytest.mark.parametrize(("size", "gap"), [((6000, 3000), 9.0), ((900, 700), 9.0), ((6000, 3000), None)])
+def test_a_palette_is_resized_as_its_rgb_expansion_expanded_band_by_band(size, gap, monkeypatch):
+    """A palette kept by removal.decode (a 100 MP one is 100 MB; its RGB 400 MB more): the model's
+    input from it is the input from its RGB, to the bit, and the whole RGB is never made while
+    it is reduced."""
+    palette = Image.radial_gradient("L").resize(size).quantize(64)  # "P", 64 colours
+    palette.paste(7, (size[0] // 3, size[1] // 4, size[0] // 2, size[1] // 2))
+    expected = resize_split(palette.convert("RGB"), (320, 320), reducing_gap=gap)
+    biggest = []
+    real_convert = Image.Image.convert
+    monkeypatch.setattr(Image.Image, "convert",
+                        lambda self, *a, **k: biggest.append(self.width * self.height) or real_convert(self, *a, **k))
+    ours = resize_split(palette, (320, 320), reducing_gap=gap)
+    assert ours.mode == "RGB" and np.array_equal(np.asarray(ours), np.asarray(expected))
+    if gap and size[0] > 2 * 320 * gap:  # reduced (by 2 across): expanded band by band
+        assert max(biggest) <= resize._PALETTE_BAND_PIXELS + size[0] * 9

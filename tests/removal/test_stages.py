@@ -1,6 +1,7 @@
 """removal.pipeline's one path on removal.pool's stages: overlap, admission, one function for all."""
 
 import asyncio
+import io
 import threading
 import time
 
@@ -323,3 +324,44 @@ async def test_it_runs_a_second_inference_single_threaded_beside_the_first(stage
     if any(_overlaps(a, b) for a in models for b in models if a is not b):
         assert 1 in picked  # the one that started beside another ran single-threaded
     assert segment._running == 0
+
+
+@pytest.fixture(scope="module")
+def palette_pngs() -> tuple[bytes, bytes]:
+    """A 16.8 MP opaque palette PNG (a flat background, a few shapes) and its pixels as RGB."""
+    from PIL import ImageDraw
+
+    image = Image.new("P", (4096, 4100), 0)
+    image.putpalette([235, 235, 240, 200, 40, 30, 30, 60, 200, 250, 200, 20] + [0] * 756)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((1200, 800, 2900, 3600), fill=1)
+    draw.rectangle((1500, 1200, 2500, 2000), fill=2)
+    draw.ellipse((1800, 2400, 2300, 3000), fill=3)
+    return encode(image, "PNG"), encode(image.convert("RGB"), "PNG")
+
+
+async def test_a_large_palette_upload_is_kept_as_a_palette_for_the_cutout_only(stages, palette_pngs):
+    """1 byte a pixel instead of RGB's 4 (a 100 MP palette PNG held 400 MB more through the encode):
+    for cut-outs (the options given), from LARGE_IMAGE_PIXELS on, and only without transparency."""
+    palette, _ = palette_pngs
+    transparent = Image.open(io.BytesIO(palette))
+    transparent.info["transparency"] = 0
+    async with pipeline.admitted() as ticket:
+        kept = await pipeline.image_decode(palette, "p.png", ticket=ticket, options=options_parse({}))
+        plain = await pipeline.image_decode(palette, "p.png", ticket=ticket)  # a test key's, a re-render
+        see_through = await pipeline.image_decode(encode(transparent, "PNG"), "t.png", ticket=ticket,
+                                                  options=options_parse({}))
+    assert (kept.image.mode, plain.image.mode, see_through.image.mode) == ("P", "RGB", "RGBA")
+
+
+@pytest.mark.parametrize("query", ["", "format=png", "angle=30", "w=1000", "crop=true", "bg_color=%23336699"])
+def test_a_large_palette_upload_comes_out_as_its_rgb_would(palette_pngs, query):
+    """Whatever the options, the bytes of the same pixels uploaded as RGB: a plain cut-out expands
+    the palette strip by strip as it encodes, anything else expands it first."""
+    from urllib.parse import parse_qsl
+
+    options = options_parse(dict(parse_qsl(query)))
+    palette, rgb = palette_pngs
+    ours = pipeline.remove_background(palette, "p.png", options)
+    theirs = pipeline.remove_background(rgb, "r.png", options)
+    assert (ours.width, ours.height) == (theirs.width, theirs.height) and ours.data == theirs.data
