@@ -12,6 +12,7 @@ credits for everything) and measures images/s for the same N JPEGs (skimage's ch
   batch-w1    one job per 100 images (POST /api/jobs), one Celery worker process, from the first
               submit until every job is final
   batch-w2    the same with two worker processes (`--concurrency 2`)
+  batch-t2/4  one worker process, `--pool threads --concurrency 2` / `4` (t2: `make run`'s worker)
 Workers are started for their phase only (model loaded before the clock starts) and stopped after.
 Ratios are against rmbg-c4 measured in the same run; the load average is printed with them.
 """
@@ -178,7 +179,7 @@ def main() -> None:
             rmbg_run(url, key, images[:4], 4)  # warm-up
             results["rmbg-c4"] = rmbg_run(url, key, images, 4)
             for name, workers, pool in (("batch-w1", 1, "prefork"), ("batch-w2", 2, "prefork"),
-                                        ("batch-t2", 2, "threads")):
+                                        ("batch-t2", 2, "threads"), ("batch-t4", 4, "threads")):
                 worker = worker_start(env, workdir, workers, pool)
                 try:
                     results[name] = batch_run(url, key, images)

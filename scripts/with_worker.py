@@ -4,8 +4,11 @@ and stop it with the server.
     python scripts/with_worker.py -- COMMAND...
 
 `make run` uses it so one command serves the site and runs batch jobs. The worker is
-`celery -A config worker` with one process (CELERY_DEV_CONCURRENCY to change); it gets a warm
-shutdown (SIGTERM: the item in hand finishes, or is re-delivered later thanks to acks_late).
+`celery -A config worker --pool threads --concurrency 2` (CELERY_DEV_CONCURRENCY to change): one
+process, one model, two items through the pipeline's stages side by side, as /rmbg overlaps its
+requests (bench/batch.py: one item at a time leaves a core idle while an image is decoded or
+encoded). It gets a warm shutdown (SIGTERM: the items in hand finish, or are re-delivered later
+thanks to acks_late).
 
 A worker that exits while the server runs (killed, crashed) is started again after a backoff of
 WORKER_RESTART_BACKOFF seconds (default 1), doubled at each quick death up to 30 s; one log line per
@@ -26,9 +29,9 @@ POLL = 0.2  # seconds between two looks at the children
 
 
 def worker_command() -> list[str]:
-    concurrency = os.environ.get("CELERY_DEV_CONCURRENCY", "1")
+    concurrency = os.environ.get("CELERY_DEV_CONCURRENCY", "2")
     return [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", concurrency, "--hostname", "dev@%h",
+            "--pool", "threads", "--concurrency", concurrency, "--hostname", "dev@%h",
             "--without-mingle", "--without-gossip"]  # one worker: nobody to sync with (mingle waits 1 s)
 
 
