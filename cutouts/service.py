@@ -59,7 +59,8 @@ async def cutout_charged(*, caller: Caller, data: bytes, filename: str, options:
         # The options let a large JPEG asked for a smaller output decode smaller; a test key's own
         # size cap is decided from the upload's size, so it decodes in full.
         image = await pipeline.image_decode(data, filename, ticket=ticket,
-                                            options=None if caller.test_mode else options)
+                                            options=None if caller.test_mode else options,
+                                            model=settings.REMBG_MODEL)
         if accepted is not None:
             await accepted(image)
         if caller.test_mode:

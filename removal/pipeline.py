@@ -43,17 +43,20 @@ class Cutout:
 
 
 async def image_decode(data: bytes, filename: str, *, ticket: pool.Ticket,
-                       options: RemovalOptions | None = None) -> LoadedImage:
+                       options: RemovalOptions | None = None, model: str = DEFAULT_MODEL) -> LoadedImage:
     """Validate + decode (SPEC's checks, removal.decode.image_load) on the pipeline's CPU stage, the
     pixels held on `ticket` (from `pool.admitted()`). With the `options` the image will be rendered
-    for, a large JPEG asked for a smaller output is decoded smaller (removal.decode.DRAFT_MIN_SIDE).
+    for (and the `model` cutout_make will be given), a large JPEG asked for a smaller output is
+    decoded smaller (removal.decode.DRAFT_MIN_SIDE), and one decoded in full gets the U²-Net
+    family's input from a draft beside it (_input_draft_fits).
     Raises ImageRejected; anything unexpected propagates as itself (the caller logs it)."""
     header = image_probe(data, filename)  # header only: cheap, and refusals come first
     if header.width * header.height >= LARGE_IMAGE_PIXELS:
         _memory_reclaim()
     await ticket.pixels_wait(header.width * header.height)
     at_least = _draft_size(header, options)
-    if options is None or at_least is not None or not _input_draft_fits(header):
+    if options is None or at_least is not None or not segment.u2net_input_serves(options.model or model) \
+            or not _input_draft_fits(header):
         # A large palette upload stays "P" for cutout_make, which expands it where it must.
         keep_palette = options is not None and header.width * header.height >= LARGE_IMAGE_PIXELS
         return await pool.cpu_stage(ticket, image_pixels, header, at_least=at_least,
@@ -209,7 +212,7 @@ def cutout_from_bytes(data: bytes, filename: str, options: RemovalOptions, *, mo
         if progress:
             progress("decoding")
         async with pool.admitted() as ticket:
-            image = await image_decode(data, filename, ticket=ticket, options=options)
+            image = await image_decode(data, filename, ticket=ticket, options=options, model=model)
             return await cutout_make(image, options, ticket=ticket, model=model, progress=progress)
 
     return asyncio.run(run())

@@ -1,6 +1,7 @@
 """A large JPEG asked for a smaller output decodes smaller (DCT scaling) and gives the same cut-out."""
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -100,14 +101,18 @@ def test_a_large_jpeg_decoded_in_full_gets_its_models_input_from_a_draft_decoded
     assert iou(alpha, rembg_like) >= 0.99
 
 
-async def test_no_draft_is_decoded_without_options_or_for_a_smaller_jpeg(mosaic48, monkeypatch):
-    """Without the options (a test key's run, the editor's re-render) or below 16 MP, one decode."""
+async def test_no_draft_is_decoded_without_options_for_a_smaller_jpeg_or_another_model(mosaic48, monkeypatch):
+    """Without the options (a test key's run, the editor's re-render), below 16 MP, or for a model
+    whose input is not the U²-Net family's (asked, or the server's default): one decode."""
     drafts = []
     monkeypatch.setattr(pipeline, "_input_drafted", lambda *args: drafts.append(args) or None)
     small = encode(Image.effect_noise((4000, 3000), 40).convert("RGB"), "JPEG", quality=80)
     async with pipeline.admitted() as ticket:
-        for data, options in ((mosaic48, None), (small, options_parse({}))):
-            image = await pipeline.image_decode(data, "m.jpg", ticket=ticket, options=options)
+        for data, options, model in ((mosaic48, None, segment.DEFAULT_MODEL),
+                                     (small, options_parse({}), segment.DEFAULT_MODEL),
+                                     (mosaic48, replace(options_parse({}), model="isnet-general-use"), segment.DEFAULT_MODEL),
+                                     (mosaic48, options_parse({}), "isnet-general-use")):
+            image = await pipeline.image_decode(data, "m.jpg", ticket=ticket, options=options, model=model)
             assert image.model_input is None
         image = await pipeline.image_decode(mosaic48, "m.jpg", ticket=ticket, options=options_parse({}))
     assert len(drafts) == 1
