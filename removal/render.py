@@ -232,7 +232,7 @@ def _planes_apply(source: Image.Image, options: RemovalOptions, size: tuple[int,
     return options.format == "webp"
 
 
-def palette_renders(source: Image.Image, options: RemovalOptions, size: tuple[int, int]) -> bool:
+def _palette_renders(source: Image.Image, options: RemovalOptions, size: tuple[int, int]) -> bool:
     """Whether render_take writes a palette ("P") source as it is, expanding it strip by strip: a
     cut-out at the upload's own size, unrotated, without a background colour (the planes path).
     Anything else expands the whole palette first. A 100 MP palette PNG so holds 100 MB of pixels
@@ -247,7 +247,7 @@ def _band(image: Image.Image, top: int, bottom: int, turn: Rotation | None, fill
     rotate only output columns x0..x1 (the rest is `fill`)."""
     if turn is None:
         band = image.crop((0, top, image.width, bottom))
-        return band.convert("RGB") if band.mode == "P" else band  # palette_renders
+        return band.convert("RGB") if band.mode == "P" else band  # _palette_renders
     return rows_rotated(image, top, bottom, turn, fill, columns)
 
 
@@ -377,7 +377,7 @@ def _render_take(planes: list[Image.Image], size: tuple[int, int], options: Remo
     planes.clear()
     if mask.size != size:
         mask = mask.resize(size, _LANCZOS)
-    if source.mode == "P" and not palette_renders(source, options, size):
+    if source.mode == "P" and not _palette_renders(source, options, size):
         source = source.convert("RGB")
     if _planes_apply(source, options, size):
         planes += [source, mask]

@@ -108,6 +108,8 @@ def _rows(image: Image.Image, top: int, bottom: int, turn: Rotation, fill: Fill,
     blank = np.empty((_TILE_ROWS, _TILE_COLUMNS, *channels), dtype=np.uint8)
     blank[:] = fill
     left, right = columns or (0, width)
+    flags = (cv2.INTER_LINEAR if env_read("ROTATE_RESAMPLE", "bicubic") == "bilinear" else cv2.INTER_CUBIC) \
+        | cv2.WARP_INVERSE_MAP
     for x0, x1 in ((0, left), (max(left, right), width)):
         for y0 in range(0, bottom - top, _TILE_ROWS):
             for x in range(x0, x1, _TILE_COLUMNS):
@@ -119,18 +121,18 @@ def _rows(image: Image.Image, top: int, bottom: int, turn: Rotation, fill: Fill,
             x1 = min(x0 + _TILE_COLUMNS, width)
             oy0, oy1, ox0, ox1 = max(y0, top), min(y1, bottom), max(x0, left), min(x1, right)
             if (oy0, oy1, ox0, ox1) == (y0, y1, x0, x1):
-                _tile(image, turn, (x0, y0, x1, y1), blank, out[y0 - top:y1 - top, x0:x1])
+                _tile(image, turn, (x0, y0, x1, y1), blank, out[y0 - top:y1 - top, x0:x1], flags)
             else:  # a tile the rows or columns cut: made whole, the part asked for kept
                 tile = np.empty((y1 - y0, x1 - x0, *channels), dtype=np.uint8)
-                _tile(image, turn, (x0, y0, x1, y1), blank, tile)
+                _tile(image, turn, (x0, y0, x1, y1), blank, tile, flags)
                 out[oy0 - top:oy1 - top, ox0:ox1] = tile[oy0 - y0:oy1 - y0, ox0 - x0:ox1 - x0]
     return out
 
 
 def _tile(image: Image.Image, turn: Rotation, box: tuple[int, int, int, int], blank: np.ndarray,
-          out: np.ndarray) -> None:
+          out: np.ndarray, flags: int) -> None:
     """Output pixels `box` (x0, y0, x1, y1) into `out`, from the tile's own window of the input;
-    `blank`: a tile of the fill."""
+    `blank`: a tile of the fill; `flags`: OpenCV's interpolation."""
     x0, y0, x1, y1 = box
     blank = blank[:y1 - y0, :x1 - x0]
     a, b, c, d, e, f = turn.matrix
@@ -148,8 +150,6 @@ def _tile(image: Image.Image, turn: Rotation, box: tuple[int, int, int, int], bl
     # Tile pixel (i, j) → window index: its centre mapped, less half a pixel, less the window's origin.
     matrix = np.array([[a, b, a * (x0 + 0.5) + b * (y0 + 0.5) + c - 0.5 - sx0],
                        [d, e, d * (x0 + 0.5) + e * (y0 + 0.5) + f - 0.5 - sy0]])
-    flags = (cv2.INTER_LINEAR if env_read("ROTATE_RESAMPLE", "bicubic") == "bilinear" else cv2.INTER_CUBIC) \
-        | cv2.WARP_INVERSE_MAP
     cv2.warpAffine(window, matrix, (x1 - x0, y1 - y0), dst=out, flags=flags, borderMode=cv2.BORDER_REPLICATE)
     if min(xs) < 0 or max(xs) >= source_width or min(ys) < 0 or max(ys) >= source_height:
         outside = ~_inside(turn.matrix, box, source_width, source_height)
