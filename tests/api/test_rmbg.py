@@ -218,7 +218,7 @@ def test_it_answers_a_decode_that_runs_out_of_memory_with_a_json_500(client, ali
                                                                       redis_client, monkeypatch, caplog):
     from removal import decode
 
-    def no_memory(image):
+    def no_memory(*args):
         raise MemoryError()
 
     monkeypatch.setattr(decode, "_normalize_mode", no_memory)  # failure injection inside the decoder

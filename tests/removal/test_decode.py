@@ -205,7 +205,7 @@ def test_it_lets_a_failure_that_is_not_the_uploads_fault_through(chelsea_jpeg, m
     must reach the caller as itself, a logged 500, not a silent 400 blaming the upload."""
     from removal import decode
 
-    def no_memory(image, keep_palette=False):
+    def no_memory(*args):
         raise MemoryError()
 
     monkeypatch.setattr(decode, "_normalize_mode", no_memory)
