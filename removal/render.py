@@ -21,12 +21,13 @@ from removal.encode import (
     FORMATS_WITH_ALPHA,
     WEBP_SETTINGS,
     image_encode,
+    jpeg_encode_array,
     png_iccp_chunk,
     webp_encode_planes,
 )
 from removal.options import RGBA, RemovalOptions
 from removal.png import png_encode_strips
-from removal.rotate import Rotation, exact_turn, rotate, rotation, rows_rotated
+from removal.rotate import Rotation, exact_turn, rotate, rotated_array, rotation, rows_rotated
 from removal.segment import LARGE_IMAGE_PIXELS
 
 Progress = Callable[[str], None] | None
@@ -168,6 +169,10 @@ def _finish_take(held: list[Image.Image], fill, options: RemovalOptions, *, icc_
         icc_profile = None
     if options.format == "webp" and held[0].mode in ("RGB", "L") and webp.available():
         return _webp_opaque(held, fill, options, icc_profile=icc_profile, progress=progress)
+    turns = options.angle % 360
+    if options.format == "jpeg" and held[0].mode in ("RGB", "L") and turns \
+            and not exact_turn(turns, options.expand, held[0].size):
+        return _jpeg_turned(held, fill, options, icc_profile=icc_profile, progress=progress)
     out = rotate(held.pop(), options.angle, options.expand, fill)
     if progress:
         progress("encoding")
@@ -176,6 +181,21 @@ def _finish_take(held: list[Image.Image], fill, options: RemovalOptions, *, icc_
         data=data, content_type=CONTENT_TYPES[options.format], width=out.width, height=out.height,
         format=options.format,
     )
+
+
+def _jpeg_turned(held: list[Image.Image], fill, options: RemovalOptions, *, icc_profile: bytes | None,
+                 progress: Progress) -> RenderResult:
+    """A JPEG rotated by an angle that is not an exact turn: the rotation as one array (3 bytes a
+    pixel) encoded by removal.encode.jpeg_encode_array, the bytes `rotate` + image_encode write. At
+    48 MP, 30° with expand, beside the 192 MB composed image: 274 MB instead of Pillow's 365."""
+    turn = rotation(held[0].size, options.angle, options.expand)
+    pixels = rotated_array(held[0], turn, fill)
+    held.clear()
+    if progress:
+        progress("encoding")
+    data = jpeg_encode_array(pixels, icc_profile=icc_profile)
+    return RenderResult(data=data, content_type=CONTENT_TYPES["jpeg"], width=turn.size[0],
+                        height=turn.size[1], format="jpeg")
 
 
 def _webp_opaque(held: list[Image.Image], fill, options: RemovalOptions, *, icc_profile: bytes | None,

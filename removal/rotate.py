@@ -96,6 +96,18 @@ def rotate(image: Image.Image, angle: float, expand: bool, fill: Fill) -> Image.
     return out
 
 
+def rotated_array(image: Image.Image, turn: Rotation, fill: Fill) -> np.ndarray:
+    """rotate()'s pixels of an "L" or "RGB" image as one array, made band by band: 3 bytes a pixel
+    where Pillow's RGB image takes 4 (48 MP at 30° with expand: 274 MB instead of 365), for an
+    encoder that reads arrays (removal.encode.jpeg_encode_array)."""
+    width, height = turn.size
+    out = np.empty((height, width, *_CHANNELS[image.mode]), dtype=np.uint8)
+    for top in range(0, height, _WHOLE_BAND_ROWS):
+        bottom = min(top + _WHOLE_BAND_ROWS, height)
+        _rows(image, top, bottom, turn, fill, None, out=out[top:bottom])
+    return out
+
+
 def rows_rotated(image: Image.Image, top: int, bottom: int, turn: Rotation, fill: Fill,
                  columns: tuple[int, int] | None = None) -> Image.Image:
     """Rows top..bottom of the rotated "L" or "RGB" `image`. `columns`: interpolate only output
@@ -107,12 +119,14 @@ _CHANNELS = {"L": (), "RGB": (3,), "RGBa": (4,)}  # an array's shape after rows 
 
 
 def _rows(image: Image.Image, top: int, bottom: int, turn: Rotation, fill: Fill,
-          columns: tuple[int, int] | None) -> np.ndarray:
-    """The output's rows top..bottom, interpolated tile by tile on one fixed grid of the output:
-    a pixel's tile, and so its value, does not depend on which rows or columns were asked for."""
+          columns: tuple[int, int] | None, out: np.ndarray | None = None) -> np.ndarray:
+    """The output's rows top..bottom (into `out` when given), interpolated tile by tile on one fixed
+    grid of the output: a pixel's tile, and so its value, does not depend on which rows or columns
+    were asked for."""
     width, height = turn.size
     channels = _CHANNELS[image.mode]
-    out = np.empty((bottom - top, width, *channels), dtype=np.uint8)
+    if out is None:
+        out = np.empty((bottom - top, width, *channels), dtype=np.uint8)
     # The fill as a tile: numpy broadcasts a colour into each pixel 70× slower than it copies a tile.
     blank = np.empty((_TILE_ROWS, _TILE_COLUMNS, *channels), dtype=np.uint8)
     blank[:] = fill

@@ -326,3 +326,39 @@ def test_it_reports_refining_between_segmenting_and_compositing_when_refine_is_a
     stages = []
     remove_background(chelsea_jpeg, "c.jpg", options_parse({"refine": "matting"}), progress=stages.append)
     assert stages == ["decoding", "segmenting", "refining", "compositing", "encoding"]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("profile_copies", [0, 1, 150])  # 150 sRGB profiles: 88 KB, two APP2 markers
+def test_the_array_jpeg_encoder_writes_pillows_bytes(chelsea, mode, profile_copies):
+    from PIL import ImageCms
+
+    from removal.encode import image_encode, jpeg_encode_array
+
+    image = chelsea.convert(mode)
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() * profile_copies or None
+    expected = image_encode(image, "jpeg", icc_profile=profile)
+    assert jpeg_encode_array(np.array(image), icc_profile=profile) == expected
+
+
+@pytest.mark.parametrize("fields", [{"angle": "30"}, {"angle": "-20", "expand": "false", "mask": "true"},
+                                    {"angle": "45", "bg_color": "#336699"}])
+def test_a_jpeg_at_any_angle_is_the_rotated_image_pillow_would_encode(monkeypatch, loaded_chelsea, chelsea_mask,
+                                                                      fields):
+    """Rotated as one array and encoded by OpenCV (no Pillow image of the rotation: 4 bytes a
+    pixel), yet the bytes rotate() + image_encode write."""
+    from removal import render as render_module
+    from removal.encode import image_encode, jpeg_encode_array
+    from removal.rotate import rotate
+
+    arrays = []
+    monkeypatch.setattr(render_module, "jpeg_encode_array",
+                        lambda pixels, **kw: arrays.append(pixels.shape) or jpeg_encode_array(pixels, **kw))
+    options = options_parse({"format": "jpg", **fields})
+    result = render(loaded_chelsea, chelsea_mask, options)
+    assert arrays == [(result.height, result.width, 3) if "mask" not in fields else (result.height, result.width)]
+    unrotated = options_parse({"format": "jpg", **fields, "angle": "0"})
+    out, fill = render_module.compose(loaded_chelsea.image, chelsea_mask, unrotated)
+    rotated = rotate(out, options.angle, options.expand, fill)
+    assert (result.width, result.height) == rotated.size
+    assert result.data == image_encode(rotated, "jpeg", icc_profile=loaded_chelsea.icc_profile)

@@ -85,3 +85,12 @@ def test_a_whole_image_is_rotated_band_by_band_into_the_output(photo, mode):
         tracemalloc.stop()
     full = out.width * out.height * (3 if mode == "RGB" else 4)
     assert peak < 0.25 * full  # measured: a band of 256 rows (of 3552) and its tiles, ~0.12 of it
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize(("angle", "expand"), [(30, True), (-135, False)])
+def test_a_rotation_as_one_array_is_rotate_pixel_for_pixel(photo, mode, angle, expand):
+    image = photo.convert(mode)
+    fill = (255, 255, 255) if mode == "RGB" else 0
+    array = rotate.rotated_array(image, rotate.rotation(image.size, angle, expand), fill)
+    assert np.array_equal(array, np.asarray(rotate.rotate(image, angle, expand, fill)))
