@@ -94,7 +94,7 @@ def jpeg_encode_array(pixels: np.ndarray, *, icc_profile: bytes | None = None) -
             band = pixels[top:top + _SWAP_ROWS]
             cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
     ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_SETTINGS["quality"]])
-    if not ok:  # pragma: no cover - OpenCV fails only without memory, which raises first
+    if not ok:  # pragma: no cover - not seen with a uint8 L or RGB array, the only kinds passed here
         raise ValueError("the JPEG encoder refused the image")
     jpeg = encoded.tobytes()
     if not icc_profile or pixels.ndim != 3:
